@@ -1,0 +1,1 @@
+"""Shared builders for the tests: real git repositories, made hermetically."""

@@ -1,0 +1,2 @@
+"""The engines behind the commands: import, build, status and diff. They return data; the
+CLI prints it."""

@@ -1,0 +1,300 @@
+"""`tutorial build`: chapters/ -> a git history with one commit and one tag per step.
+
+Incremental: each step's commit is cached under (its parent, its tag, its file's bytes),
+so an unchanged step keeps its commit and a no-op build reads files and refs only.
+All-or-nothing: objects are written first (harmless), then the work tree moves with git's
+two-way merge (which refuses rather than overwrite an edit), then every ref moves in one
+transaction with old-value checks. A journal makes a crash between the last two repairable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import stepfile
+from ..errors import DirtyWorkTree, RefsChanged, StepFileError, TutorialError
+from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository, object_id
+from ..gitstore.objects import split_object
+from ..manifest import Manifest, Step
+from ..patch import PatchSyntaxError, parse_patch
+from ..reporter import Reporter
+from .treepatch import apply_to_tree
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BuiltStep:
+    step: Step
+    commit: str
+    tag_object: str | None
+
+    @property
+    def tag_target(self) -> str:
+        return self.tag_object or self.commit
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    repo: Path
+    steps: tuple[BuiltStep, ...]
+    computed: int  # steps whose commits were made (not taken from the cache)
+    moved: tuple[str, ...]  # refs created, moved or deleted
+    created: bool
+    worktree: str  # "updated", "unchanged", or why it was left alone
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def tip(self) -> str | None:
+        return self.steps[-1].commit if self.steps else None
+
+
+def _cache_key(parent: str | None, tag: str | None, data: bytes) -> str:
+    h = hashlib.sha1(b"step-v1\0")
+    h.update((parent or "").encode() + b"\0" + (tag or "").encode() + b"\0")
+    h.update(data)
+    return h.hexdigest()
+
+
+def state_dir(repo: Repository) -> Path:
+    return repo.git_dir / "tutorial"
+
+
+def _load_state(repo: Repository) -> dict[str, dict[str, str | None]]:
+    try:
+        state = json.loads((state_dir(repo) / "build.json").read_text())
+    except (OSError, ValueError):
+        return {"steps": {}, "refs": {}}
+    if state.get("version") != CACHE_VERSION:
+        return {"steps": {}, "refs": {}}
+    return {"steps": state.get("steps", {}), "refs": state.get("refs", {})}
+
+
+def owned_refs(repo: Repository) -> dict[str, str]:
+    """The refs the last build wrote, with the values it gave them."""
+    return {k: v for k, v in _load_state(repo)["refs"].items() if v}
+
+
+def _save_state(repo: Repository, steps: dict[str, str | None], refs: dict[str, str]) -> None:
+    d = state_dir(repo)
+    d.mkdir(exist_ok=True)
+    tmp = d / "build.json.tmp"
+    tmp.write_text(json.dumps({"version": CACHE_VERSION, "steps": steps, "refs": refs}))
+    tmp.replace(d / "build.json")
+
+
+def open_or_create(path: Path, branch: str) -> tuple[Repository, bool]:
+    if (path / ".git").exists():
+        return Repository(path), False
+    if path.exists() and any(path.iterdir()):
+        raise TutorialError(
+            f"{path} exists and is not a git repository",
+            "Give `tutorial build --repo` an empty or new folder.",
+        )
+    return Repository.init(path, branch), True
+
+
+def check_repo_location(manifest: Manifest, path: Path) -> None:
+    root = manifest.root.resolve()
+    path = path.resolve()
+    if path == root or path in root.parents or (root / "chapters") in (path, *path.parents):
+        raise TutorialError(
+            f"refusing to build into {path}: it is the project itself, above it, or in chapters/",
+            "Choose a folder of its own, e.g. `tutorial build --repo build/repo`.",
+        )
+
+
+def build(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> BuildResult:
+    """Make the history in `manifest.repo_path` match chapters/."""
+    path = manifest.repo_path
+    check_repo_location(manifest, path)
+    repo, created = open_or_create(path, manifest.branch)
+    with repo:
+        _recover(repo)
+        return _build(manifest, repo, created, reporter, force=force)
+
+
+def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Reporter, *,
+           force: bool) -> BuildResult:
+    state = _load_state(repo)
+    cache: dict[str, dict[str, str | None]] = state["steps"]  # type: ignore[assignment]
+    built: list[BuiltStep] = []
+    new_cache: dict[str, dict[str, str | None]] = {}
+    computed = 0
+    tree: MutableTree | None = None
+    parent: str | None = None
+    steps = manifest.steps
+    with reporter.progress("Building", len(steps)) as advance:
+        for step in steps:
+            file = manifest.step_file(step)
+            try:
+                data = file.read_bytes()
+            except FileNotFoundError as e:
+                raise StepFileError(file, None, "step file is missing") from e
+            key = _cache_key(parent, step.tag, data)
+            hit = cache.get(key)
+            if hit and hit.get("commit"):
+                commit, tag_object = str(hit["commit"]), hit.get("tag")
+                tree = None
+            else:
+                if tree is None:
+                    tree = MutableTree(repo, _tree_of(repo, parent) if parent else EMPTY_TREE)
+                commit, tag_object = _make_step(repo, tree, manifest, step, file, data, parent)
+                computed += 1
+            new_cache[key] = {"commit": commit, "tag": tag_object}
+            built.append(BuiltStep(step, commit, tag_object))
+            parent = commit
+            advance(1)
+    if computed < len(steps):
+        wanted = {b.commit for b in built} | {b.tag_object for b in built if b.tag_object}
+        if repo.existing(wanted) != wanted:
+            reporter.warn("The build cache names objects the repository lacks; rebuilding all.")
+            _save_state(repo, {}, state["refs"])  # type: ignore[arg-type]
+            return _build(manifest, repo, created, reporter, force=force)
+    return _publish(manifest, repo, created, tuple(built), new_cache, computed, reporter,
+                    force=force)
+
+
+def _tree_of(repo: Repository, commit: str) -> str:
+    headers, _ = split_object(repo.read_kind(commit, b"commit"))
+    return headers[0].value.decode()
+
+
+def _make_step(repo: Repository, tree: MutableTree, manifest: Manifest, step: Step, file: Path,
+               data: bytes, parent: str | None) -> tuple[str, str | None]:
+    record = stepfile.load(data, file)
+    try:
+        files = parse_patch(record.patch, record.patch_line)
+    except PatchSyntaxError as e:
+        raise StepFileError(file, e.line, e.reason) from e
+    apply_to_tree(repo, tree, files, step.label)
+    tree_id = tree.write()
+    raw = record.commit_bytes(tree_id, parent, signatures=True)
+    signatures = record.signed is not None and object_id(b"commit", raw) == record.signed
+    if not signatures:
+        raw = record.commit_bytes(tree_id, parent, signatures=False)
+    commit = repo.write(b"commit", raw)
+    tag_object = None
+    if record.tag is not None and step.tag is not None:
+        keep = record.signed is not None and commit == record.signed
+        tag_object = repo.write(b"tag", record.tag_bytes(commit, step.tag, signatures=keep))
+    return commit, tag_object
+
+
+def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
+             cache: dict[str, dict[str, str | None]], computed: int, reporter: Reporter, *,
+             force: bool) -> BuildResult:
+    branch_ref = f"refs/heads/{manifest.branch}"
+    desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
+    if built:
+        desired[branch_ref] = built[-1].commit
+    current = repo.refs("refs/tags/", branch_ref)
+    previous = owned_refs(repo)
+    # Refs the last build wrote that the manifest no longer has: remove them.
+    for ref, oid in previous.items():
+        if ref not in desired and current.get(ref) == oid:
+            desired[ref] = ""
+    foreign = [ref for ref, oid in desired.items()
+               if oid and ref in current and current[ref] != oid
+               and previous.get(ref) != current[ref]]
+    if foreign and not force:
+        names = ", ".join(r.removeprefix("refs/tags/") for r in foreign[:8])
+        raise TutorialError(
+            f"{len(foreign)} ref(s) in {repo.work_tree or repo.git_dir} were moved or made "
+            f"outside tutorial and would be overwritten: {names}",
+            "Nothing was changed. Check them with `tutorial status`; to put them back where "
+            "chapters/ says, run `tutorial build --force`.",
+        )
+    updates = [RefUpdate(ref, oid or None, current.get(ref))
+               for ref, oid in desired.items() if current.get(ref) != (oid or None)]
+    head_ref, head_oid = repo.head()
+    tip = built[-1].commit if built else None
+    worktree = "unchanged"
+    if repo.work_tree is None:
+        worktree = "bare repository"
+    elif head_ref != branch_ref:
+        worktree = (f"left alone: HEAD is on {head_ref.removeprefix('refs/heads/')}"
+                    if head_ref else "left alone: HEAD is detached")
+    elif tip and tip != head_oid:
+        if head_oid:
+            dirty = repo.dirty_files()
+            if dirty:
+                raise DirtyWorkTree(repo.work_tree, dirty)
+        _journal(repo, {"old": head_oid, "new": tip})
+        try:
+            repo.checkout_tree(head_oid, tip)
+        except TutorialError as e:
+            _journal(repo, None)
+            raise TutorialError(
+                f"cannot update the work tree of {repo.work_tree}: {e.message}",
+                "Nothing was changed. Move the files git names out of the way and run "
+                "`tutorial build` again.",
+            ) from e
+        worktree = "updated"
+    try:
+        repo.update_refs(updates)
+    except TutorialError as e:
+        if worktree == "updated" and tip:
+            repo.checkout_tree(tip, head_oid) if head_oid else None
+        _journal(repo, None)
+        raise RefsChanged(
+            f"refs changed while building: {e.message}",
+            "Another process moved them. Nothing was changed; run `tutorial build` again.",
+        ) from e
+    _journal(repo, None)
+    _save_state(repo, {k: v for k, v in cache.items()},
+                {ref: oid for ref, oid in desired.items() if oid})
+    return BuildResult(manifest.repo_path, built, computed, tuple(u.ref for u in updates),
+                       created, worktree)
+
+
+def _journal(repo: Repository, entry: dict[str, str | None] | None) -> None:
+    path = state_dir(repo) / "checkout.json"
+    if entry is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(entry))
+
+
+def _recover(repo: Repository) -> None:
+    """Finish or undo a work-tree move that a crash interrupted before its refs moved."""
+    path = state_dir(repo) / "checkout.json"
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    _, head = repo.head()
+    old, new = entry.get("old"), entry.get("new")
+    if head == new and old:
+        repo.checkout_tree(old, new)
+    elif head == old and new:
+        repo.checkout_tree(new, old) if old else repo.git("read-tree", "--empty")
+    path.unlink(missing_ok=True)
+
+
+def built_steps(manifest: Manifest, repo: Repository) -> list[BuiltStep | None]:
+    """What the last build made of each step, from its cache: None from the first step
+    that chapters/ changed since (that step and every one after it needs a build)."""
+    cache = _load_state(repo)["steps"]
+    out: list[BuiltStep | None] = []
+    parent: str | None = None
+    for step in manifest.steps:
+        hit = None
+        if parent is not None or not out:
+            try:
+                data = manifest.step_file(step).read_bytes()
+            except FileNotFoundError:
+                data = None
+            hit = cache.get(_cache_key(parent, step.tag, data)) if data is not None else None
+        if hit and hit.get("commit"):
+            commit = str(hit["commit"])
+            out.append(BuiltStep(step, commit, hit.get("tag")))
+            parent = commit
+        else:
+            out.append(None)
+            parent = None
+    return out

@@ -1,0 +1,306 @@
+"""`tutorial import`: a tagged git history -> tutorial.yaml + chapters/, losslessly.
+
+Reads the source with plumbing only (rev-list, for-each-ref, cat-file, diff-tree): no
+hook, filter or diff driver of the source ever runs. All step patches come from one
+`diff-tree --stdin` process.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from .. import stepfile
+from ..errors import SourceError, TutorialError
+from ..gitstore import EMPTY_TREE, Repository, clone_mirror
+from ..gitstore.objects import split_object
+from ..manifest import DEFAULT_REPO, MANIFEST, Step, dump_new, render_message, slugify
+from ..reporter import Reporter
+from .scaffold import write_support_files
+
+_CHAPTER_MESSAGE = re.compile(r"^Chapter (\d+): (.*) \((.+)\)$")
+_TAG_NUMBER_LETTER = re.compile(r"^(\d+)([a-z]+)$")
+_TAG_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+_TAG_PREFIX = re.compile(r"^(.*?)[-_.]?\d+[a-z]?$")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    root: Path
+    branch: str
+    steps: int
+    chapters: int
+    tagged: int
+    squashed: dict[str, int]  # tag -> commits folded into it
+    stray_tags: tuple[str, ...]
+    template: str
+
+
+@dataclass
+class _Planned:
+    commit: str
+    tag: str | None
+    tag_object: str | None
+    subject: str
+    chapter: int = 0
+    title: str = ""
+    name: str = ""
+
+
+def _pick_branch(repo: Repository, tags: dict[str, tuple[str, str]], branch: str | None,
+                 ) -> tuple[str, list[tuple[str, int]]]:
+    heads = repo.refs("refs/heads/")
+    if branch is not None:
+        ref = f"refs/heads/{branch}"
+        if ref not in heads:
+            known = ", ".join(r.removeprefix("refs/heads/") for r in heads) or "none"
+            raise SourceError(f"no branch {branch!r} in the source", f"Branches: {known}")
+        return branch, repo.first_parent_chain(ref)
+    if not heads:
+        raise SourceError("the source repository has no branches")
+    tagged = {peeled for _, peeled in tags.values()}
+    head_ref, _ = repo.head()
+    best: tuple[tuple[int, int, str], str, list[tuple[str, int]]] | None = None
+    for ref in sorted(heads):
+        chain = repo.first_parent_chain(ref)
+        score = (sum(1 for c, _ in chain if c in tagged), int(ref == head_ref), ref)
+        if best is None or score[:2] > best[0][:2]:
+            best = (score, ref, chain)
+    assert best is not None
+    return best[1].removeprefix("refs/heads/"), best[2]
+
+
+def _preferred_tag(names: list[str]) -> str:
+    names = sorted(names)
+    for pattern in (_TAG_NUMBER_LETTER, _TAG_VERSION):
+        for n in names:
+            if pattern.match(n):
+                return n
+    return names[0]
+
+
+def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str | None = None,
+                      tags_glob: str | None = None, keep_untagged: bool = False) -> ImportResult:
+    """Write tutorial.yaml, chapters/ and mkdocs.yml into `into` from the repository `src`."""
+    if (into / MANIFEST).exists():
+        raise TutorialError(f"{into / MANIFEST} already exists",
+                            "Import into a new folder with `--into DIR`.")
+    local = Path(src)
+    if local.exists():
+        repo = Repository(local)
+        return _import(repo, src, into, reporter, branch, tags_glob, keep_untagged)
+    with tempfile.TemporaryDirectory(prefix="tutorial-import-") as tmp:
+        reporter.info(f"Cloning {src} ...")
+        repo = Repository(clone_mirror(src, Path(tmp) / "src.git"), bare=True)
+        return _import(repo, src, into, reporter, branch, tags_glob, keep_untagged)
+
+
+def _import(repo: Repository, src: str, into: Path, reporter: Reporter, branch: str | None,
+            tags_glob: str | None, keep_untagged: bool) -> ImportResult:
+    with repo:
+        if repo.object_format() != "sha1":
+            raise SourceError(f"{src} uses {repo.object_format()} object ids; only sha1 is "
+                              "supported")
+        tags = {t: v for t, v in repo.peeled_tags().items()
+                if tags_glob is None or fnmatch.fnmatchcase(t, tags_glob)}
+        branch, chain = _pick_branch(repo, tags, branch)
+        plan, squashed, stray = _plan(repo, chain, tags, keep_untagged, reporter)
+        if not any(p.tag for p in plan):
+            raise SourceError(f"no tags on branch {branch!r} of {src}",
+                              "Name the branch with --branch, or widen --tags.")
+        return _write(repo, into, branch, plan, squashed, stray, reporter)
+
+
+def _plan(repo: Repository, chain: list[tuple[str, int]], tags: dict[str, tuple[str, str]],
+          keep_untagged: bool, reporter: Reporter,
+          ) -> tuple[list[_Planned], dict[str, int], tuple[str, ...]]:
+    by_commit: dict[str, list[str]] = {}
+    for name, (_, peeled) in tags.items():
+        by_commit.setdefault(peeled, []).append(name)
+    on_chain = {c for c, _ in chain}
+    stray = tuple(sorted(t for t, (_, peeled) in tags.items() if peeled not in on_chain))
+    if stray:
+        reporter.warn(f"{len(stray)} tag(s) are not on the branch and are left out: "
+                      + ", ".join(stray[:10]) + (" ..." if len(stray) > 10 else ""))
+    tagged_positions = [i for i, (c, _) in enumerate(chain) if c in by_commit]
+    first = tagged_positions[0] if tagged_positions else len(chain)
+    last = tagged_positions[-1] if tagged_positions else -1
+    plan: list[_Planned] = []
+    squashed: dict[str, int] = {}
+    pending = 0
+    for i, (commit, parents) in enumerate(chain):
+        names = by_commit.get(commit)
+        if parents > 1:
+            reporter.warn(f"commit {commit[:12]} is a merge: following its first parent")
+        if not names and first < i < last and not keep_untagged:
+            pending += 1
+            continue
+        tag = None
+        if names:
+            tag = _preferred_tag(names)
+            for other in sorted(set(names) - {tag}):
+                reporter.warn(f"tag {other} names the same commit as {tag}: left out")
+            if pending:
+                squashed[tag] = pending
+        pending = 0
+        oid = tags[tag][0] if tag else None
+        plan.append(_Planned(commit, tag, oid if oid != commit else None, ""))
+    if squashed:
+        reporter.warn(
+            f"{sum(squashed.values())} untagged commit(s) between tags were folded into the "
+            f"next tagged step ({', '.join(sorted(squashed))}): those steps and all after them "
+            "get new commit ids (use --keep-untagged to keep every commit as a step)"
+        )
+    return plan, squashed, stray
+
+
+def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
+           squashed: dict[str, int], stray: tuple[str, ...], reporter: Reporter) -> ImportResult:
+    commits = []
+    with reporter.progress("Reading commits", len(plan)) as advance:
+        for p in plan:
+            raw = repo.read_kind(p.commit, b"commit")
+            commits.append(raw)
+            p.subject = split_object(raw)[1].split(b"\n", 1)[0].decode("utf-8", "replace")
+            advance(1)
+    trees = [split_object(raw)[0][0].value.decode() for raw in commits]
+    pairs = [(trees[i - 1] if i else EMPTY_TREE, t) for i, t in enumerate(trees)]
+    reporter.detail(f"diffing {len(pairs)} steps")
+    patches = repo.diff_trees(pairs)
+    template = _infer(plan)
+    layout = _chapters(plan)
+    (into / "chapters").mkdir(parents=True, exist_ok=True)
+    steps_written = 0
+    with reporter.progress("Writing steps", len(plan)) as advance:
+        for (chapter_slug, _number, _title, members) in layout:
+            folder = into / "chapters" / chapter_slug
+            folder.mkdir(exist_ok=True)
+            for idx in members:
+                p = plan[idx]
+                tag_raw = None
+                if p.tag_object is not None:
+                    tag_raw = repo.read_kind(p.tag_object, b"tag")
+                    if split_object(tag_raw)[0][0].value.decode() != p.commit:
+                        reporter.warn(f"tag {p.tag} is a tag of a tag: kept as a lightweight tag")
+                        tag_raw = None
+                record = stepfile.from_objects(commits[idx], tag_raw, p.commit, patches[idx])
+                (folder / f"{p.name}.patch").write_bytes(stepfile.dump(record))
+                steps_written += 1
+                advance(1)
+    _write_manifest(into, branch, template, layout, plan)
+    for slug, number, title, _ in layout:
+        index = into / "chapters" / slug / "index.md"
+        if not index.exists():
+            index.write_text(f"# Chapter {number}: {title}\n", encoding="utf-8")
+    write_support_files(into, into.name)
+    return ImportResult(into, branch, steps_written, len(layout), sum(1 for p in plan if p.tag),
+                        squashed, stray, template)
+
+
+def _infer(plan: list[_Planned]) -> str:
+    """Chapter numbers and titles from messages like `Chapter 7: Title (7a)` or from tags."""
+    tagged = [p for p in plan if p.tag]
+    matches = {id(p): m for p in plan if (m := _CHAPTER_MESSAGE.match(p.subject))}
+    chapter_style = sum(1 for p in tagged if id(p) in matches and matches[id(p)][3] == p.tag)
+    template = "{title}"
+    if chapter_style * 2 > len(tagged):
+        template = "Chapter {chapter}: {title} ({tag})"
+    prefixes: dict[str, int] = {}
+    for p in plan:
+        p.title = p.subject or "(no message)"
+        m = matches.get(id(p))
+        if template != "{title}" and m:
+            p.chapter, p.title = int(m[1]), m[2]
+        elif p.tag and (t := _TAG_NUMBER_LETTER.match(p.tag)):
+            p.chapter = int(t[1])
+        elif p.tag and (v := _TAG_VERSION.match(p.tag)):
+            p.chapter = int(v[2]) if v[1] == "0" else int(v[1])
+        elif p.tag:
+            prefix = (_TAG_PREFIX.match(p.tag) or re.match("(.*)", p.tag))[1] or p.tag  # type: ignore[index]
+            p.chapter = prefixes.setdefault(prefix, len(prefixes) + 1)
+        else:
+            p.chapter = -1  # untagged: joins its neighbour's chapter below
+    known = [p.chapter for p in plan if p.chapter >= 0]
+    current = known[0] if known else 1
+    for p in plan:
+        if p.chapter < 0:
+            p.chapter = current
+        current = p.chapter
+    names = {p.tag for p in plan if p.tag}
+    for p in plan:
+        if p.tag:
+            p.name = p.tag
+            continue
+        base = re.sub(r"[^a-z0-9]+", "-", p.subject.lower()).strip("-")[:40].strip("-") or "step"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        p.name = name
+    return template
+
+
+def _chapters(plan: list[_Planned]) -> list[tuple[str, int, str, list[int]]]:
+    """Consecutive steps with the same chapter number form a chapter."""
+    groups: list[tuple[int, list[int]]] = []
+    for i, p in enumerate(plan):
+        if groups and groups[-1][0] == p.chapter:
+            groups[-1][1].append(i)
+        else:
+            groups.append((p.chapter, [i]))
+    layout = []
+    slugs: Counter[str] = Counter()
+    for number, members in groups:
+        tagged = [plan[i] for i in members if plan[i].tag] or [plan[members[0]]]
+        title = tagged[0].title
+        if len({plan[i].title for i in members}) > 1 and not _CHAPTER_MESSAGE.match(
+                tagged[0].subject):
+            title = f"Chapter {number}"
+        slug = slugify(number, title)
+        slugs[slug] += 1
+        if slugs[slug] > 1:
+            slug = f"{slug}-{slugs[slug]}"
+        layout.append((slug, number, title, members))
+    return layout
+
+
+def _write_manifest(into: Path, branch: str, template: str,
+                    layout: list[tuple[str, int, str, list[int]]], plan: list[_Planned]) -> None:
+    data = CommentedMap()
+    data["title"] = into.resolve().name
+    data["repo"] = DEFAULT_REPO
+    data["branch"] = branch
+    data["message"] = template
+    chapters = CommentedSeq()
+    for slug, number, title, members in layout:
+        ch = CommentedMap()
+        ch["number"] = number
+        ch["title"] = title
+        ch["slug"] = slug
+        steps = CommentedSeq()
+        for i in members:
+            p = plan[i]
+            s = CommentedMap()
+            if p.tag:
+                s["tag"] = p.tag
+            else:
+                s["name"] = p.name
+            if p.title != title:
+                s["title"] = p.title
+            probe = Step(p.tag, p.name, p.title, None, number, title, slug)
+            if (not p.tag and "{tag}" in template) or render_message(template, probe) != p.subject:
+                s["message"] = p.subject
+            steps.append(s)
+        ch["steps"] = steps
+        chapters.append(ch)
+    data["chapters"] = chapters
+    dump_new(into / MANIFEST, data,
+             "The tutorial: chapters, their steps (one commit each) and their tags.\n"
+             "chapters/<slug>/<step>.patch holds each step's commit; `tutorial build` makes "
+             "the history.")

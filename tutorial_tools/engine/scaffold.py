@@ -1,0 +1,75 @@
+"""`tutorial init` and the support files every tutorial project gets (mkdocs.yml, .gitignore)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from .. import stepfile
+from ..errors import TutorialError
+from ..gitstore import Header
+from ..manifest import DEFAULT_MESSAGE, DEFAULT_REPO, MANIFEST, dump_new
+
+GITIGNORE = """\
+# Built from chapters/ by `tutorial build` and `mkdocs build`: never committed.
+/build/
+/site/
+/.tutorial/
+"""
+
+MKDOCS = """\
+site_name: {title}
+docs_dir: chapters
+plugins:
+  - tutorial
+"""
+
+
+def write_support_files(root: Path, title: str) -> list[Path]:
+    """mkdocs.yml and .gitignore, unless the project has its own."""
+    written = []
+    for name, text in ((".gitignore", GITIGNORE), ("mkdocs.yml", MKDOCS.format(title=title))):
+        path = root / name
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def init(root: Path, title: str, author: str, email: str, now: int | None = None) -> list[Path]:
+    """A new tutorial: a manifest, one chapter with one step that adds a README."""
+    if (root / MANIFEST).exists():
+        raise TutorialError(f"{root / MANIFEST} already exists", "This is a tutorial already.")
+    root.mkdir(parents=True, exist_ok=True)
+    slug = "01-getting-started"
+    folder = root / "chapters" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = now if now is not None else int(time.time())
+    offset = -time.timezone if not time.daylight else -time.altzone
+    zone = f"{'+' if offset >= 0 else '-'}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
+    ident = f"{author} <{email}> {stamp} {zone}".encode()
+    readme = f"# {title}\n".encode()
+    patch = (b"diff --git a/README.md b/README.md\nnew file mode 100644\n--- /dev/null\n"
+             b"+++ b/README.md\n@@ -0,0 +1 @@\n+" + readme)
+    step = stepfile.StepCommit(
+        (Header(b"author", ident), Header(b"committer", ident)),
+        b"Chapter 1: Getting started (1a)\n", patch,
+    )
+    (folder / "1a.patch").write_bytes(stepfile.dump(step))
+    (folder / "index.md").write_text(
+        "# Chapter 1: Getting started\n\nWhat the reader builds in this chapter.\n",
+        encoding="utf-8")
+    data = CommentedMap()
+    data["title"] = title
+    data["repo"] = DEFAULT_REPO
+    data["branch"] = "main"
+    data["message"] = DEFAULT_MESSAGE
+    chapter = CommentedMap(number=1, title="Getting started", slug=slug)
+    chapter["steps"] = CommentedSeq([CommentedMap(tag="1a")])
+    data["chapters"] = CommentedSeq([chapter])
+    dump_new(root / MANIFEST, data,
+             "The tutorial: chapters, their steps (one commit each) and their tags.")
+    return [root / MANIFEST, folder / "1a.patch", folder / "index.md",
+            *write_support_files(root, title)]

@@ -1,0 +1,282 @@
+"""The one owner of git: every process the tool starts and every object it reads or writes.
+
+Reads go through one long-lived `git cat-file --batch`; objects are written as loose
+objects through GitPython's object database (no process per object); refs move in one
+`git update-ref --stdin` transaction. Revisions, tags and paths reach git only on standard
+input or after `--`, never where git could read them as options.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import IO, cast
+
+import git as gitpython
+from gitdb import IStream
+
+from ..errors import GitError, SourceError
+from .objects import EMPTY_TREE, ZERO_ID, object_id
+
+# Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
+# point our commands at the caller's repository instead of the one we mean.
+_INHERITED = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_COMMON_DIR",
+    "GIT_QUARANTINE_PATH",
+)
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _INHERITED}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """Move `ref` from `old` (None: must not exist) to `new` (None: delete it)."""
+
+    ref: str
+    new: str | None
+    old: str | None
+
+
+class Repository:
+    """A git repository: a work tree's or a bare one."""
+
+    def __init__(self, path: Path, *, bare: bool = False) -> None:
+        try:
+            self._repo = gitpython.Repo(path, search_parent_directories=False)
+        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as e:
+            raise SourceError(f"{path} is not a git repository") from e
+        self.git_dir = Path(self._repo.git_dir)
+        wt = None if bare or self._repo.bare else self._repo.working_tree_dir
+        self.work_tree = Path(wt) if wt else None
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._written: set[str] = set()
+
+    @classmethod
+    def init(cls, path: Path, branch: str) -> Repository:
+        """Create a normal repository at `path` whose HEAD names `branch`."""
+        path.mkdir(parents=True, exist_ok=True)
+        gitpython.Repo.init(path)
+        repo = cls(path)
+        repo.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        return repo
+
+    def close(self) -> None:
+        if self._batch is not None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            self._batch.wait()
+            self._batch = None
+        self._repo.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running git ---------------------------------------------------------------
+
+    def _base(self) -> list[str]:
+        return ["git", f"--git-dir={self.git_dir}"] + (
+            [f"--work-tree={self.work_tree}"] if self.work_tree else []
+        )
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        """Run one git command in this repository and return its standard output."""
+        proc = subprocess.run(
+            [*self._base(), *args], input=input, capture_output=True, env=git_env(),
+            cwd=self.work_tree or self.git_dir,
+        )
+        if check and proc.returncode != 0:
+            raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
+        return proc.stdout
+
+    # -- reading objects -------------------------------------------------------------
+
+    def _pipe(self) -> subprocess.Popen[bytes]:
+        if self._batch is None:
+            self._batch = subprocess.Popen(
+                [*self._base(), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, env=git_env(), cwd=self.work_tree or self.git_dir,
+            )
+        return self._batch
+
+    def read(self, oid: str) -> tuple[bytes, bytes]:
+        """The kind (b"blob", b"tree", ...) and content of an object."""
+        pipe = self._pipe()
+        stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
+        stdin.write(oid.encode() + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            raise SourceError(f"object {oid} is missing from {self.git_dir}")
+        data = stdout.read(int(header[2]))
+        stdout.read(1)
+        return header[1], data
+
+    def read_kind(self, oid: str, kind: bytes) -> bytes:
+        found, data = self.read(oid)
+        if found != kind:
+            raise SourceError(f"object {oid} is a {found.decode()}, not a {kind.decode()}")
+        return data
+
+    def existing(self, oids: Iterable[str]) -> set[str]:
+        """The subset of `oids` present in this repository (one process for all)."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return set()
+        out = self.git("cat-file", "--batch-check=%(objectname)",
+                       input="".join(o + "\n" for o in wanted).encode(), check=False)
+        return {line.decode() for line in out.splitlines() if not line.endswith(b"missing")}
+
+    # -- writing objects -------------------------------------------------------------
+
+    def write(self, kind: bytes, data: bytes) -> str:
+        """Store an object and return its id; storing one that exists costs a hash."""
+        oid = object_id(kind, data)
+        if oid in self._written or oid == EMPTY_TREE:
+            return oid
+        loose = self.git_dir / "objects" / oid[:2] / oid[2:]
+        if not loose.exists():
+            self._repo.odb.store(IStream(kind, len(data), BytesIO(data)))
+        self._written.add(oid)
+        return oid
+
+    # -- refs ----------------------------------------------------------------------
+
+    def refs(self, *prefixes: str) -> dict[str, str]:
+        """Current refs under `prefixes` (e.g. "refs/tags/"), mapped to the objects they name."""
+        out = self.git("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
+        return {ref: oid for oid, ref in (line.split(" ", 1) for line in out.decode().splitlines())}
+
+    def peeled_tags(self) -> dict[str, tuple[str, str]]:
+        """Each tag name mapped to (the object it names, the commit it peels to)."""
+        out = self.git(
+            "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags/"
+        )
+        tags = {}
+        for line in out.split(b"\n"):
+            if line:
+                ref, oid, peeled = line.decode().split("\0")
+                tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
+        return tags
+
+    def head(self) -> tuple[str | None, str | None]:
+        """(the branch ref HEAD names or None when detached, the commit it is at or None)."""
+        ref = self.git("symbolic-ref", "-q", "HEAD", check=False).decode().strip() or None
+        oid = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return ref, oid.decode().strip() or None
+
+    def set_head(self, ref: str) -> None:
+        self.git("symbolic-ref", "HEAD", ref)
+
+    def update_refs(self, updates: Sequence[RefUpdate]) -> None:
+        """Apply every update or none: one transaction with old-value checks."""
+        if not updates:
+            return
+        lines = [b"start\0"]
+        for u in updates:
+            old = (u.old or ZERO_ID).encode()
+            if u.new is None:
+                lines.append(b"delete %s\0%s\0" % (u.ref.encode(), old))
+            else:
+                lines.append(b"update %s\0%s\0%s\0" % (u.ref.encode(), u.new.encode(), old))
+        lines += [b"prepare\0", b"commit\0"]
+        self.git("update-ref", "--stdin", "-z", input=b"".join(lines))
+
+    # -- history -------------------------------------------------------------------
+
+    def first_parent_chain(self, ref: str) -> list[tuple[str, int]]:
+        """(commit, number of parents) from the root to `ref` (a full ref name) by first parents."""
+        out = self.git("rev-list", "--first-parent", "--reverse", "--parents", ref, "--")
+        return [(ids[0], len(ids) - 1) for ids in (line.split() for line in out.decode().splitlines())]
+
+    def object_format(self) -> str:
+        return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
+
+    def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True) -> list[bytes]:
+        """A git patch for each (old tree, new tree) pair, from one `diff-tree` process."""
+        if not pairs:
+            return []
+        args = ["-c", "core.quotePath=true", "-c", "diff.noprefix=false",
+                "-c", "diff.mnemonicPrefix=false", "diff-tree", "--stdin", "--always", "-r", "-p",
+                "--full-index", "-M", "--histogram", "--no-color", "--no-ext-diff",
+                "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative"]
+        if binary:
+            args.append("--binary")
+        out = self.git(*args, input="".join(f"{a} {b}\n" for a, b in pairs).encode())
+        return list(_split_diff_tree(out, pairs))
+
+    # -- work tree -------------------------------------------------------------------
+
+    def dirty_files(self) -> list[str]:
+        """Tracked files whose work-tree or index content differs from HEAD."""
+        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=no",
+                       "--no-renames")
+        return [entry[3:].decode("utf-8", "surrogateescape") for entry in out.split(b"\0") if entry]
+
+    def checkout_tree(self, old: str | None, new: str) -> None:
+        """Bring the index and work tree from commit `old` to `new`.
+
+        git's two-way merge refuses, changing nothing, when that would overwrite an edit
+        or an untracked file.
+        """
+        if old is None:
+            self.git("read-tree", "-m", "-u", new)
+        else:
+            self.git("read-tree", "-m", "-u", old, new)
+
+
+def _split_diff_tree(out: bytes, pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
+    """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines.
+
+    No patch line can look like one: context lines start with a space and binary lines
+    are at most 66 characters long.
+    """
+    markers = [f"{a} {b}\n".encode() for a, b in pairs]
+    pos = 0
+    for i, marker in enumerate(markers):
+        if not out.startswith(marker, pos):
+            raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
+        start = pos + len(marker)
+        end = len(out)
+        if i + 1 < len(markers):
+            end = out.find(b"\n" + markers[i + 1], start - 1) + 1
+            if end <= 0:
+                raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
+        yield out[start:end]
+        pos = end
+
+
+def clone_mirror(url: str, dest: Path) -> Path:
+    """A bare mirror of `url` in `dest`, made without running anything from it."""
+    proc = subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "clone", "--mirror", "--quiet", "--", url,
+         str(dest)],
+        capture_output=True, env=git_env(),
+    )
+    if proc.returncode != 0:
+        raise SourceError(
+            f"cannot clone {url}: {proc.stderr.decode('utf-8', 'replace').strip()}",
+            "Check the address, or clone it yourself and pass the local path.",
+        )
+    return dest
+
+
+@contextmanager
+def open_repository(path: Path, *, bare: bool = False) -> Iterator[Repository]:
+    repo = Repository(path, bare=bare)
+    try:
+        yield repo
+    finally:
+        repo.close()

@@ -1,0 +1,101 @@
+"""A git tree edited in memory: subtrees load on first use, and only changed ones are written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .objects import EMPTY_TREE, TREE_MODE, TreeEntry, parse_tree, serialize_tree
+from .repo import Repository
+
+
+@dataclass
+class _Dir:
+    oid: str | None  # None once changed and not yet written
+    entries: dict[bytes, TreeEntry | _Dir] | None = field(default=None)
+
+
+class MutableTree:
+    """Paths are bytes relative to the root, separated by b"/"."""
+
+    def __init__(self, repo: Repository, oid: str = EMPTY_TREE) -> None:
+        self._repo = repo
+        self._root = _Dir(oid, {} if oid == EMPTY_TREE else None)
+
+    def _entries(self, d: _Dir) -> dict[bytes, TreeEntry | _Dir]:
+        if d.entries is None:
+            assert d.oid is not None
+            d.entries = {}
+            for e in parse_tree(self._repo.read_kind(d.oid, b"tree")):
+                d.entries[e.name] = _Dir(e.oid) if e.is_tree else e
+        return d.entries
+
+    def _walk(self, parts: list[bytes], *, create: bool) -> _Dir | None:
+        d = self._root
+        for name in parts:
+            entries = self._entries(d)
+            child = entries.get(name)
+            if not isinstance(child, _Dir):
+                if not create:
+                    return None
+                child = entries[name] = _Dir(None, {})
+            d = child
+        return d
+
+    def get(self, path: bytes) -> TreeEntry | None:
+        """The file, symlink or gitlink at `path`, or None."""
+        *parents, name = path.split(b"/")
+        d = self._walk(parents, create=False)
+        if d is None:
+            return None
+        entry = self._entries(d).get(name)
+        return entry if isinstance(entry, TreeEntry) else None
+
+    def is_dir(self, path: bytes) -> bool:
+        return self._walk(path.split(b"/"), create=False) is not None
+
+    def set(self, path: bytes, mode: bytes, oid: str) -> None:
+        *parents, name = path.split(b"/")
+        self._touch(parents)
+        d = self._walk(parents, create=True)
+        assert d is not None
+        self._entries(d)[name] = TreeEntry(mode, name, oid)
+
+    def remove(self, path: bytes) -> None:
+        *parents, name = path.split(b"/")
+        d = self._walk(parents, create=False)
+        if d is None or name not in self._entries(d):
+            return
+        self._touch(parents)
+        del self._entries(d)[name]
+        # git keeps no empty directories: drop the ones this removal emptied.
+        while parents and not self._entries(d):
+            last = parents.pop()
+            d = self._walk(parents, create=False)
+            assert d is not None
+            del self._entries(d)[last]
+
+    def _touch(self, parents: list[bytes]) -> None:
+        d = self._root
+        d.oid = None
+        for name in parents:
+            child = self._entries(d).get(name)
+            if not isinstance(child, _Dir):
+                return
+            child.oid = None
+            d = child
+
+    def write(self) -> str:
+        """Store every changed tree and return the root tree's id."""
+        return self._write(self._root)
+
+    def _write(self, d: _Dir) -> str:
+        if d.oid is not None:
+            return d.oid
+        entries = []
+        for name, child in self._entries(d).items():
+            if isinstance(child, _Dir):
+                entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
+            else:
+                entries.append(child)
+        d.oid = self._repo.write(b"tree", serialize_tree(entries))
+        return d.oid

@@ -1,0 +1,321 @@
+"""`tutorial.yaml`: the tutorial's chapters and steps, read into frozen models.
+
+Errors point at `tutorial.yaml:LINE:COLUMN`. The tool edits the file through ruamel.yaml's
+round-trip mode, so the author's comments, order and quoting survive.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import ManifestError
+
+MANIFEST = "tutorial.yaml"
+DEFAULT_REPO = "build/repo"
+DEFAULT_BRANCH = "main"
+DEFAULT_MESSAGE = "Chapter {chapter}: {title} ({tag})"
+PLACEHOLDERS = frozenset({"chapter", "chapter_title", "title", "tag", "name"})
+
+TOP_KEYS = frozenset({"title", "repo", "branch", "message", "chapters"})
+CHAPTER_KEYS = frozenset({"number", "title", "slug", "steps"})
+STEP_KEYS = frozenset({"tag", "name", "title", "message"})
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One checkpoint: one commit, usually one tag."""
+
+    tag: str | None
+    name: str  # the step file's name (without .patch); the tag unless given
+    title: str
+    message: str | None  # a subject that does not follow the template
+    chapter: int
+    chapter_title: str
+    chapter_slug: str
+
+    @property
+    def label(self) -> str:
+        return self.tag or self.name
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    title: str
+    slug: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    title: str
+    repo: str
+    branch: str
+    message: str
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(s for c in self.chapters for s in c.steps)
+
+    @property
+    def repo_path(self) -> Path:
+        return (self.root / self.repo).resolve()
+
+    def step(self, ref: str) -> Step:
+        """A step by tag or name."""
+        for s in self.steps:
+            if ref in (s.tag, s.name):
+                return s
+        known = ", ".join(s.label for s in self.steps[:12])
+        raise ManifestError(self.path, None, None, f"no step {ref!r}", f"Steps: {known}")
+
+    def step_file(self, step: Step) -> Path:
+        return self.root / "chapters" / step.chapter_slug / f"{step.name}.patch"
+
+    def chapter_dir(self, chapter: Chapter) -> Path:
+        return self.root / "chapters" / chapter.slug
+
+    def subject(self, step: Step) -> str:
+        """The first line of the step's commit message, as the manifest says it should read."""
+        if step.message is not None:
+            return step.message
+        return render_message(self.message, step)
+
+
+def render_message(template: str, step: Step) -> str:
+    return template.format(
+        chapter=step.chapter, chapter_title=step.chapter_title, title=step.title,
+        tag=step.tag or "", name=step.name,
+    )
+
+
+def slugify(number: int, title: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f"{number:02d}-{words}" if words else f"{number:02d}"
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why git would refuse `tag` as a tag name (or we would, for looking like an option)."""
+    if not tag:
+        return "a tag cannot be empty"
+    if tag.startswith("-"):
+        return "a tag cannot start with '-' (git would read it as an option)"
+    if any(ord(c) < 32 or c in " ~^:?*[\\\x7f" for c in tag):
+        return "a tag cannot hold spaces, control characters or any of ~^:?*[\\"
+    if ".." in tag or "@{" in tag or "//" in tag or tag == "@":
+        return "a tag cannot hold '..', '@{' or '//', nor be '@'"
+    if tag.endswith((".", "/", ".lock")) or any(p.startswith(".") for p in tag.split("/")):
+        return "a tag cannot end with '.', '/' or '.lock', nor have a part starting with '.'"
+    return None
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    return yaml
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: Any, key: str | int | None, message: str, hint: str | None = None,
+             ) -> ManifestError:
+        line = col = None
+        lc = getattr(node, "lc", None)
+        if lc is not None:
+            try:
+                if isinstance(key, str) and isinstance(node, CommentedMap) and key in node:
+                    line, col = lc.value(key) if not isinstance(node[key], CommentedMap | CommentedSeq) else lc.key(key)
+                elif isinstance(key, int):
+                    line, col = lc.item(key)
+                else:
+                    line, col = lc.line, lc.col
+            except (KeyError, IndexError, TypeError):
+                line, col = lc.line, lc.col
+        return ManifestError(self.path, None if line is None else line + 1,
+                             None if col is None else col + 1, message, hint)
+
+    def mapping(self, node: Any, where: Any, key: str | int | None, what: str,
+                allowed: frozenset[str]) -> CommentedMap:
+        if not isinstance(node, CommentedMap):
+            raise self.fail(where, key, f"{what} must be a mapping")
+        for k in node:
+            if k not in allowed:
+                raise ManifestError(
+                    self.path, node.lc.key(k)[0] + 1, node.lc.key(k)[1] + 1,
+                    f"unknown key {k!r} in {what}", f"Known keys: {', '.join(sorted(allowed))}",
+                )
+        return node
+
+    def string(self, node: CommentedMap, key: str, what: str, default: str | None = None) -> str:
+        if key not in node:
+            if default is None:
+                raise self.fail(node, None, f"{what} needs '{key}'")
+            return default
+        value = node[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, key, f"'{key}' of {what} must be a non-empty string"
+                            + (" (quote it: '...')" if isinstance(value, int | float) else ""))
+        return value
+
+
+def load(path: Path, *, check_files: bool = True) -> Manifest:
+    """Read and validate the manifest; with `check_files`, every step's file must exist."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ManifestError(path, None, None, "file not found") from e
+    except UnicodeDecodeError as e:
+        raise ManifestError(path, None, None, f"not UTF-8 text: {e}") from e
+    try:
+        data = _yaml().load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise ManifestError(path, line, col, f"not valid YAML: {e.problem or e.context}") from e
+    return _validate(path, data, check_files)
+
+
+def _validate(path: Path, data: Any, check_files: bool) -> Manifest:
+    c = _Checker(path)
+    if data is None:
+        raise ManifestError(path, 1, 1, "the manifest is empty", "Start from `tutorial init`.")
+    top = c.mapping(data, data, None, "the manifest", TOP_KEYS)
+    title = c.string(top, "title", "the manifest", default=path.parent.name)
+    repo = c.string(top, "repo", "the manifest", default=DEFAULT_REPO)
+    branch = c.string(top, "branch", "the manifest", default=DEFAULT_BRANCH)
+    if (problem := tag_problem(branch)) is not None:
+        raise c.fail(top, "branch", problem.replace("a tag", "a branch"))
+    template = c.string(top, "message", "the manifest", default=DEFAULT_MESSAGE)
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as e:
+        raise c.fail(top, "message", f"bad message template: {e}") from e
+    if unknown := fields - PLACEHOLDERS:
+        raise c.fail(top, "message", f"unknown placeholder {{{sorted(unknown)[0]}}}",
+                     f"Placeholders: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")
+    chapters_node = top.get("chapters")
+    if not isinstance(chapters_node, CommentedSeq):
+        raise c.fail(top, "chapters" if "chapters" in top else None,
+                     "the manifest needs 'chapters', a list")
+    seen: dict[str, str] = {}
+    slugs: set[str] = set()
+    chapters = []
+    for ci, cnode in enumerate(chapters_node):
+        cmap = c.mapping(cnode, chapters_node, ci, f"chapter #{ci + 1}", CHAPTER_KEYS)
+        number = cmap.get("number", ci + 1)
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise c.fail(cmap, "number", "a chapter's 'number' must be a whole number")
+        ctitle = c.string(cmap, "title", f"chapter {number}")
+        slug = c.string(cmap, "slug", f"chapter {number}", default=slugify(number, ctitle))
+        if not _NAME.match(slug):
+            raise c.fail(cmap, "slug", f"slug {slug!r} must be letters, digits, '.', '_' or '-'")
+        if slug in slugs:
+            raise c.fail(cmap, "slug", f"two chapters share the slug {slug!r}")
+        slugs.add(slug)
+        steps_node = cmap.get("steps", CommentedSeq())
+        if not isinstance(steps_node, CommentedSeq):
+            raise c.fail(cmap, "steps", f"'steps' of chapter {number} must be a list")
+        steps = []
+        for si, snode in enumerate(steps_node):
+            steps.append(_step(c, steps_node, si, snode, number, ctitle, slug, seen, fields))
+        chapters.append(Chapter(number, ctitle, slug, tuple(steps)))
+    manifest = Manifest(path, title, repo, branch, template, tuple(chapters))
+    if check_files:
+        for step, (node, key) in zip(manifest.steps, _step_nodes(chapters_node), strict=True):
+            f = manifest.step_file(step)
+            if not f.is_file():
+                raise c.fail(node, key, f"step {step.label}: its file "
+                             f"{f.relative_to(manifest.root)} is missing",
+                             "Restore it (e.g. `git checkout -- chapters/`) or remove the step.")
+    return manifest
+
+
+def _step_nodes(chapters_node: CommentedSeq) -> Iterator[tuple[Any, int]]:
+    for cnode in chapters_node:
+        steps = cnode.get("steps", CommentedSeq())
+        for si in range(len(steps)):
+            yield steps, si
+
+
+def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctitle: str,
+          slug: str, seen: dict[str, str], fields: set[str]) -> Step:
+    if isinstance(node, str):
+        node_map = CommentedMap(tag=node)
+        where, key = seq, si
+        tag: str | None = node
+        name = node
+        title, message = ctitle, None
+    else:
+        node_map = c.mapping(node, seq, si, f"step #{si + 1} of chapter {chapter}", STEP_KEYS)
+        where, key = node_map, "tag"
+        tag = node_map.get("tag")
+        if tag is not None and not isinstance(tag, str):
+            raise c.fail(node_map, "tag", f"tag {tag!r} must be a string (quote it: '{tag}')")
+        name = c.string(node_map, "name", f"step #{si + 1} of chapter {chapter}",
+                        default=tag or "")
+        title = c.string(node_map, "title", f"step {tag or name}", default=ctitle)
+        message = node_map.get("message")
+        if message is not None and not isinstance(message, str):
+            raise c.fail(node_map, "message", "'message' must be a string")
+    if tag is None and not name:
+        raise c.fail(where, None, f"step #{si + 1} of chapter {chapter} needs a 'tag' or a 'name'")
+    if tag is not None and (problem := tag_problem(tag)) is not None:
+        raise c.fail(where, key, f"bad tag {tag!r}: {problem}")
+    if not _NAME.match(name):
+        raise c.fail(where, "name" if "name" in node_map else key,
+                     f"bad step name {name!r}: use letters, digits, '.', '_' or '-'")
+    for ident in {tag, name} - {None}:
+        assert ident is not None
+        if ident in seen:
+            raise c.fail(where, key, f"duplicate step {ident!r} (also {seen[ident]})")
+        seen[ident] = f"in chapter {chapter}"
+    if tag is None and message is None and "tag" in fields:
+        raise c.fail(where, None, f"untagged step {name!r} needs a 'message': "
+                     "the message template uses {tag}")
+    return Step(tag, name, title, message, chapter, ctitle, slug)
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def edit(path: Path, change: Callable[[CommentedMap], None]) -> None:
+    """Change the manifest in place, keeping the author's comments and layout."""
+    yaml = _yaml()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    change(data)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    _validate(path, _yaml().load(out.getvalue()), check_files=False)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def dump_new(path: Path, data: CommentedMap, header: str) -> None:
+    """Write a new manifest with a comment at the top."""
+    data.yaml_set_start_comment(header)
+    with path.open("w", encoding="utf-8") as f:
+        _yaml().dump(data, f)

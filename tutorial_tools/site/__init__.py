@@ -1,0 +1,1 @@
+"""The mkdocs plugin that renders the tutorial into a documentation site."""
