@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import Repo
-
 REAL_HOME = os.environ.get("HOME", "")
 
 
@@ -34,8 +32,3 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     yield
     if REAL_HOME and Path(REAL_HOME).is_dir():
         assert not (Path(REAL_HOME) / ".gitconfig.lock").exists()
-
-
-@pytest.fixture
-def repo_factory(tmp_path: Path) -> Iterator[type[Repo]]:
-    yield Repo
