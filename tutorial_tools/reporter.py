@@ -1,4 +1,4 @@
-"""How core code tells the user what it is doing, without printing: the CLI supplies the reporter."""
+"""How core code tells the user what it does without printing: the CLI supplies the reporter."""
 
 from __future__ import annotations
 

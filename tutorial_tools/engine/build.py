@@ -63,22 +63,26 @@ def state_dir(repo: Repository) -> Path:
     return repo.git_dir / "tutorial"
 
 
-def _load_state(repo: Repository) -> dict[str, dict[str, str | None]]:
+StepCache = dict[str, dict[str, str | None]]
+
+
+def _load_state(repo: Repository) -> tuple[StepCache, dict[str, str]]:
+    """The build cache (step key -> commit and tag object) and the refs the last build wrote."""
     try:
         state = json.loads((state_dir(repo) / "build.json").read_text())
     except (OSError, ValueError):
-        return {"steps": {}, "refs": {}}
-    if state.get("version") != CACHE_VERSION:
-        return {"steps": {}, "refs": {}}
-    return {"steps": state.get("steps", {}), "refs": state.get("refs", {})}
+        return {}, {}
+    if not isinstance(state, dict) or state.get("version") != CACHE_VERSION:
+        return {}, {}
+    return dict(state.get("steps", {})), dict(state.get("refs", {}))
 
 
 def owned_refs(repo: Repository) -> dict[str, str]:
     """The refs the last build wrote, with the values it gave them."""
-    return {k: v for k, v in _load_state(repo)["refs"].items() if v}
+    return {k: v for k, v in _load_state(repo)[1].items() if v}
 
 
-def _save_state(repo: Repository, steps: dict[str, str | None], refs: dict[str, str]) -> None:
+def _save_state(repo: Repository, steps: StepCache, refs: dict[str, str]) -> None:
     d = state_dir(repo)
     d.mkdir(exist_ok=True)
     tmp = d / "build.json.tmp"
@@ -119,10 +123,9 @@ def build(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Bui
 
 def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Reporter, *,
            force: bool) -> BuildResult:
-    state = _load_state(repo)
-    cache: dict[str, dict[str, str | None]] = state["steps"]  # type: ignore[assignment]
+    cache, owned = _load_state(repo)
     built: list[BuiltStep] = []
-    new_cache: dict[str, dict[str, str | None]] = {}
+    new_cache: StepCache = {}
     computed = 0
     tree: MutableTree | None = None
     parent: str | None = None
@@ -152,7 +155,7 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
         wanted = {b.commit for b in built} | {b.tag_object for b in built if b.tag_object}
         if repo.existing(wanted) != wanted:
             reporter.warn("The build cache names objects the repository lacks; rebuilding all.")
-            _save_state(repo, {}, state["refs"])  # type: ignore[arg-type]
+            _save_state(repo, {}, owned)
             return _build(manifest, repo, created, reporter, force=force)
     return _publish(manifest, repo, created, tuple(built), new_cache, computed, reporter,
                     force=force)
@@ -185,7 +188,7 @@ def _make_step(repo: Repository, tree: MutableTree, manifest: Manifest, step: St
 
 
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
-             cache: dict[str, dict[str, str | None]], computed: int, reporter: Reporter, *,
+             cache: StepCache, computed: int, reporter: Reporter, *,
              force: bool) -> BuildResult:
     branch_ref = f"refs/heads/{manifest.branch}"
     desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
@@ -237,16 +240,15 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
     try:
         repo.update_refs(updates)
     except TutorialError as e:
-        if worktree == "updated" and tip:
-            repo.checkout_tree(tip, head_oid) if head_oid else None
+        if worktree == "updated" and tip and head_oid:
+            repo.checkout_tree(tip, head_oid)
         _journal(repo, None)
         raise RefsChanged(
             f"refs changed while building: {e.message}",
             "Another process moved them. Nothing was changed; run `tutorial build` again.",
         ) from e
     _journal(repo, None)
-    _save_state(repo, {k: v for k, v in cache.items()},
-                {ref: oid for ref, oid in desired.items() if oid})
+    _save_state(repo, cache, {ref: oid for ref, oid in desired.items() if oid})
     return BuildResult(manifest.repo_path, built, computed, tuple(u.ref for u in updates),
                        created, worktree)
 
@@ -271,15 +273,15 @@ def _recover(repo: Repository) -> None:
     old, new = entry.get("old"), entry.get("new")
     if head == new and old:
         repo.checkout_tree(old, new)
-    elif head == old and new:
-        repo.checkout_tree(new, old) if old else repo.git("read-tree", "--empty")
+    elif head == old and old and new:
+        repo.checkout_tree(new, old)
     path.unlink(missing_ok=True)
 
 
 def built_steps(manifest: Manifest, repo: Repository) -> list[BuiltStep | None]:
     """What the last build made of each step, from its cache: None from the first step
     that chapters/ changed since (that step and every one after it needs a build)."""
-    cache = _load_state(repo)["steps"]
+    cache, _ = _load_state(repo)
     out: list[BuiltStep | None] = []
     parent: str | None = None
     for step in manifest.steps:

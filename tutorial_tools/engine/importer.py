@@ -198,7 +198,7 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
         index = into / "chapters" / slug / "index.md"
         if not index.exists():
             index.write_text(f"# Chapter {number}: {title}\n", encoding="utf-8")
-    write_support_files(into, into.name)
+    write_support_files(into, into.resolve().name)
     return ImportResult(into, branch, steps_written, len(layout), sum(1 for p in plan if p.tag),
                         squashed, stray, template)
 

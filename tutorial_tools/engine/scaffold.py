@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ GITIGNORE = """\
 """
 
 MKDOCS = """\
-site_name: {title}
+site_name: {title_json}
 docs_dir: chapters
 plugins:
   - tutorial
@@ -30,7 +31,7 @@ plugins:
 def write_support_files(root: Path, title: str) -> list[Path]:
     """mkdocs.yml and .gitignore, unless the project has its own."""
     written = []
-    for name, text in ((".gitignore", GITIGNORE), ("mkdocs.yml", MKDOCS.format(title=title))):
+    for name, text in ((".gitignore", GITIGNORE), ("mkdocs.yml", MKDOCS.format(title_json=json.dumps(title)))):
         path = root / name
         if not path.exists():
             path.write_text(text, encoding="utf-8")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, cast
 
 import git as gitpython
-from gitdb import IStream
+from gitdb import IStream  # type: ignore[import-untyped]
 
 from ..errors import GitError, SourceError
 from .objects import EMPTY_TREE, ZERO_ID, object_id

@@ -16,7 +16,7 @@ from ..errors import TutorialError
 from ..manifest import MANIFEST, Manifest, load
 
 
-class TutorialConfig(base.Config):
+class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
     manifest = c.Type(str, default=MANIFEST)
     """The manifest, relative to mkdocs.yml."""
 
@@ -33,7 +33,7 @@ def index_markdown(manifest: Manifest) -> str:
     return "\n".join(lines)
 
 
-class TutorialPlugin(BasePlugin[TutorialConfig]):
+class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-call]
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         path = Path(config.config_file_path).parent / self.config.manifest
         try:

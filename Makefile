@@ -1,0 +1,40 @@
+# Two entry points: `make demo` (build the bundled demo tutorial) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TUTORIAL := $(VENV)/bin/tutorial
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## demo: build the bundled demo tutorial's history, show its status and build its site
+demo: $(STAMP)
+	$(TUTORIAL) build
+	$(TUTORIAL) status
+	$(VENV)/bin/mkdocs build --strict --quiet
+	@echo
+	@echo "The demo's history is in build/repo (try: git -C build/repo log --oneline --decorate)."
+	@echo "Its site is in site/ (serve it with: $(VENV)/bin/mkdocs serve)."
+
+## test: lint, type-check and run the whole test suite
+test: lint pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tutorial_tools tests testing bench
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+## bench: the benchmarks, with their figures
+bench: $(STAMP)
+	$(PY) bench/bench_foundation.py
+
+clean:
+	rm -rf build site .tutorial .pytest_cache .mypy_cache .ruff_cache
