@@ -95,6 +95,8 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
     if local.exists():
         repo = Repository(local)
         return _import(repo, src, into, reporter, branch, tags_glob, keep_untagged)
+    if "://" not in src and not re.match(r"^[\w.@-]+:", src):
+        raise SourceError(f"{src}: no such folder", "Give the path of a git repository or a URL.")
     with tempfile.TemporaryDirectory(prefix="tutorial-import-") as tmp:
         reporter.info(f"Cloning {src} ...")
         repo = Repository(clone_mirror(src, Path(tmp) / "src.git"), bare=True)

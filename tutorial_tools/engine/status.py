@@ -80,7 +80,8 @@ def status(manifest: Manifest) -> Status:
         moved = tuple(MovedTag(r.removeprefix("refs/tags/"), oid, refs.get(r))
                       for r, oid in owned_refs(repo).items() if refs.get(r) != oid)
         head_ref, head_oid = repo.head()
-        at = {b.commit: b.step.label for b in built if b}
+        at = {peeled: name for name, (_, peeled) in repo.peeled_tags().items()}
+        at.update({b.commit: b.step.label for b in built if b})
         head = at.get(head_oid or "", head_oid)
         dirty = tuple(repo.dirty_files()) if repo.work_tree and head_oid else ()
         return Status(str(root), str(path), True, len(files), unbuilt, missing, extra,
