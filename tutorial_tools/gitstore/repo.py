@@ -72,9 +72,10 @@ class Repository:
 
     def close(self) -> None:
         if self._batch is not None:
-            assert self._batch.stdin is not None
+            assert self._batch.stdin is not None and self._batch.stdout is not None
             self._batch.stdin.close()
             self._batch.wait()
+            self._batch.stdout.close()
             self._batch = None
         self._repo.close()
 
