@@ -51,13 +51,10 @@ def _find(lines: list[bytes], needle: tuple[bytes, ...], want: int, floor: int) 
 
 
 def apply_binary(old: bytes, patch: BinaryPatch) -> bytes:
-    if patch.method == "literal":
-        result = patch.data
-    else:
-        result = apply_delta(old, patch.data)
-    if len(result) != patch.size:
-        raise ValueError(f"binary patch gives {len(result)} bytes, expected {patch.size}")
-    return result
+    """A binary patch's result; its size counts the literal content or the delta itself."""
+    if len(patch.data) != patch.size:
+        raise ValueError(f"binary patch holds {len(patch.data)} bytes, expected {patch.size}")
+    return patch.data if patch.method == "literal" else apply_delta(old, patch.data)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
