@@ -22,9 +22,10 @@ import click
 from pygments import highlight
 from pygments.formatters import TerminalFormatter
 from pygments.lexers import DiffLexer
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
-from . import __version__, manifest as manifest_mod
+from . import __version__
+from . import manifest as manifest_mod
 from .engine import build as build_mod
 from .engine import diff as diff_mod
 from .engine import importer, scaffold

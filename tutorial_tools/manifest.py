@@ -148,7 +148,8 @@ class _Checker:
         if lc is not None:
             try:
                 if isinstance(key, str) and isinstance(node, CommentedMap) and key in node:
-                    line, col = lc.value(key) if not isinstance(node[key], CommentedMap | CommentedSeq) else lc.key(key)
+                    nested = isinstance(node[key], CommentedMap | CommentedSeq)
+                    line, col = lc.key(key) if nested else lc.value(key)
                 elif isinstance(key, int):
                     line, col = lc.item(key)
                 else:
@@ -266,7 +267,8 @@ def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctit
           slug: str, seen: dict[str, str], fields: set[str]) -> Step:
     if isinstance(node, str):
         node_map = CommentedMap(tag=node)
-        where, key = seq, si
+        where: Any = seq
+        key: str | int = si
         tag: str | None = node
         name = node
         title, message = ctitle, None

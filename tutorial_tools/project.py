@@ -41,7 +41,9 @@ def _alive(pid: int) -> bool:
 
 @contextmanager
 def project_lock(root: Path, command: str) -> Iterator[None]:
-    """Hold `.tutorial/lock` while `command` changes the project; a dead holder's lock is taken over.
+    """Hold `.tutorial/lock` while `command` changes the project.
+
+    A lock whose holder died is taken over.
 
     The lock file is created with O_EXCL, so of two processes starting at once only one wins.
     """

@@ -31,7 +31,8 @@ plugins:
 def write_support_files(root: Path, title: str) -> list[Path]:
     """mkdocs.yml and .gitignore, unless the project has its own."""
     written = []
-    for name, text in ((".gitignore", GITIGNORE), ("mkdocs.yml", MKDOCS.format(title_json=json.dumps(title)))):
+    mkdocs = MKDOCS.format(title_json=json.dumps(title))
+    for name, text in ((".gitignore", GITIGNORE), ("mkdocs.yml", mkdocs)):
         path = root / name
         if not path.exists():
             path.write_text(text, encoding="utf-8")

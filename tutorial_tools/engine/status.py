@@ -79,7 +79,7 @@ def status(manifest: Manifest) -> Status:
         refs = repo.refs("refs/tags/", f"refs/heads/{manifest.branch}")
         moved = tuple(MovedTag(r.removeprefix("refs/tags/"), oid, refs.get(r))
                       for r, oid in owned_refs(repo).items() if refs.get(r) != oid)
-        head_ref, head_oid = repo.head()
+        _, head_oid = repo.head()
         at = {peeled: name for name, (_, peeled) in repo.peeled_tags().items()}
         at.update({b.commit: b.step.label for b in built if b})
         head = at.get(head_oid or "", head_oid)

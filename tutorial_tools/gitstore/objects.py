@@ -86,7 +86,8 @@ def parse_tree(data: bytes) -> list[TreeEntry]:
     while pos < len(data):
         space = data.index(b" ", pos)
         nul = data.index(b"\0", space)
-        entries.append(TreeEntry(data[pos:space], data[space + 1:nul], data[nul + 1:nul + 21].hex()))
+        oid = data[nul + 1:nul + 21].hex()
+        entries.append(TreeEntry(data[pos:space], data[space + 1:nul], oid))
         pos = nul + 21
     return entries
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
@@ -200,7 +200,8 @@ class Repository:
     def first_parent_chain(self, ref: str) -> list[tuple[str, int]]:
         """(commit, number of parents) from the root to `ref` (a full ref name) by first parents."""
         out = self.git("rev-list", "--first-parent", "--reverse", "--parents", ref, "--")
-        return [(ids[0], len(ids) - 1) for ids in (line.split() for line in out.decode().splitlines())]
+        rows = [line.split() for line in out.decode().splitlines()]
+        return [(ids[0], len(ids) - 1) for ids in rows]
 
     def object_format(self) -> str:
         return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
