@@ -123,9 +123,15 @@ def _git_identity() -> tuple[str, str]:
 def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: str | None,
             keep_untagged: bool) -> None:
     """Turn the tagged repository SRC (a path or URL) into tutorial.yaml + chapters/."""
+    made = not into.exists()
     into.mkdir(parents=True, exist_ok=True)
-    result = importer.import_repository(src, into, ctx.reporter, branch=branch,
-                                        tags_glob=tags_glob, keep_untagged=keep_untagged)
+    try:
+        result = importer.import_repository(src, into, ctx.reporter, branch=branch,
+                                            tags_glob=tags_glob, keep_untagged=keep_untagged)
+    except BaseException:
+        if made and not any(into.iterdir()):
+            into.rmdir()  # a failed import leaves no empty folder behind
+        raise
     ctx.reporter.info(
         f"Imported {result.steps} steps ({result.tagged} tagged) in {result.chapters} chapters "
         f"from branch {result.branch} into {result.root}"

@@ -11,6 +11,7 @@ import re
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,10 @@ def tag_problem(tag: str) -> str | None:
         return "a tag cannot hold spaces, control characters or any of ~^:?*[\\"
     if ".." in tag or "@{" in tag or "//" in tag or tag == "@":
         return "a tag cannot hold '..', '@{' or '//', nor be '@'"
-    if tag.endswith((".", "/", ".lock")) or any(p.startswith(".") for p in tag.split("/")):
-        return "a tag cannot end with '.', '/' or '.lock', nor have a part starting with '.'"
+    if tag.endswith((".", "/")) or any(
+            p == "" or p.startswith(".") or p.endswith(".lock") for p in tag.split("/")):
+        return ("a tag cannot end with '.' or '/', nor have a part that is empty, starts "
+                "with '.' or ends with '.lock'")
     return None
 
 
@@ -138,8 +141,9 @@ def _yaml() -> YAML:
 
 
 class _Checker:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str = "") -> None:
         self.path = path
+        self.lines = text.splitlines()
 
     def fail(self, node: Any, key: str | int | None, message: str, hint: str | None = None,
              ) -> ManifestError:
@@ -171,6 +175,20 @@ class _Checker:
                 )
         return node
 
+    def written(self, node: Any, key: str | int) -> str:
+        """A scalar as the author wrote it: YAML reads `1.10` as 1.1 and `010` as 10."""
+        try:
+            line, col = node.lc.value(key) if isinstance(key, str) else node.lc.item(key)
+            return re.split(r"\s#|[,\]}]", self.lines[line][col:])[0].strip()
+        except (AttributeError, KeyError, IndexError, TypeError):
+            return ""
+
+    def not_a_string_tag(self, node: Any, key: str | int, value: Any) -> ManifestError:
+        if isinstance(value, CommentedMap | CommentedSeq):
+            return self.fail(node, key, "a step's 'tag' must be a string")
+        written = self.written(node, key) or str(value)
+        return self.fail(node, key, f"tag {written} must be a string (quote it: '{written}')")
+
     def string(self, node: CommentedMap, key: str, what: str, default: str | None = None) -> str:
         if key not in node:
             if default is None:
@@ -198,11 +216,11 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise ManifestError(path, line, col, f"not valid YAML: {e.problem or e.context}") from e
-    return _validate(path, data, check_files)
+    return _validate(path, data, check_files, text)
 
 
-def _validate(path: Path, data: Any, check_files: bool) -> Manifest:
-    c = _Checker(path)
+def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manifest:
+    c = _Checker(path, text)
     if data is None:
         raise ManifestError(path, 1, 1, "the manifest is empty", "Start from `tutorial init`.")
     top = c.mapping(data, data, None, "the manifest", TOP_KEYS)
@@ -273,11 +291,13 @@ def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctit
         name = node
         title, message = ctitle, None
     else:
+        if isinstance(node, int | float | date):  # `- 7`: a tag written as a number
+            raise c.not_a_string_tag(seq, si, node)
         node_map = c.mapping(node, seq, si, f"step #{si + 1} of chapter {chapter}", STEP_KEYS)
         where, key = node_map, "tag"
         tag = node_map.get("tag")
         if tag is not None and not isinstance(tag, str):
-            raise c.fail(node_map, "tag", f"tag {tag!r} must be a string (quote it: '{tag}')")
+            raise c.not_a_string_tag(node_map, "tag", tag)
         name = c.string(node_map, "name", f"step #{si + 1} of chapter {chapter}",
                         default=tag or "")
         title = c.string(node_map, "title", f"step {tag or name}", default=ctitle)
@@ -308,11 +328,12 @@ def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctit
 def edit(path: Path, change: Callable[[CommentedMap], None]) -> None:
     """Change the manifest in place, keeping the author's comments and layout."""
     yaml = _yaml()
+    yaml.preserve_quotes = True
     data = yaml.load(path.read_text(encoding="utf-8"))
     change(data)
     out = io.StringIO()
     yaml.dump(data, out)
-    _validate(path, _yaml().load(out.getvalue()), check_files=False)
+    _validate(path, _yaml().load(out.getvalue()), False, out.getvalue())
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
