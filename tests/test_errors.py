@@ -190,8 +190,6 @@ def _binary_patch(project: Path, name: str, content: bytes) -> bytes:
                           check=True).stdout.lstrip(b"\n")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a patch creating a/b where a is a file silently "
-                   "deletes the file a (git apply refuses); see the report")
 def test_patch_creating_a_file_below_a_file(project: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     _replace_patch(_step(project, "2a"), _new_file("app.py/inner.py"))
@@ -225,8 +223,6 @@ def binary_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-@pytest.mark.xfail(strict=True, reason="bug: build does not check a binary patch against the "
-                   "blob ids it records (git apply does); see the report")
 @pytest.mark.parametrize("damage", ["recorded-result-id", "delta-base"])
 def test_damaged_patch_blob_id_mismatch(binary_project: Path,
                                         capsys: pytest.CaptureFixture[str], damage: str) -> None:
@@ -447,8 +443,6 @@ def test_import_into_an_existing_project(project: Path,
     assert (project / "tutorial.yaml").read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="bug: importer names a step file after its tag, and a "
-                   "tag with '/' makes a path whose folder does not exist; see the report")
 def test_import_of_tags_with_a_slash(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a crash report goes

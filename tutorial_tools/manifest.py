@@ -108,6 +108,12 @@ def render_message(template: str, step: Step) -> str:
     )
 
 
+def default_name(tag: str) -> str:
+    """A step file's name for a tag: the tag, with anything but letters, digits, '.', '_'
+    and '-' (such as the '/' of `ch1/a`) turned into '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", tag).lstrip(".-") or "step"
+
+
 def slugify(number: int, title: str) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return f"{number:02d}-{words}" if words else f"{number:02d}"
@@ -288,7 +294,7 @@ def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctit
         where: Any = seq
         key: str | int = si
         tag: str | None = node
-        name = node
+        name = default_name(node)
         title, message = ctitle, None
     else:
         if isinstance(node, int | float | date):  # `- 7`: a tag written as a number
@@ -299,7 +305,7 @@ def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctit
         if tag is not None and not isinstance(tag, str):
             raise c.not_a_string_tag(node_map, "tag", tag)
         name = c.string(node_map, "name", f"step #{si + 1} of chapter {chapter}",
-                        default=tag or "")
+                        default=default_name(tag) if tag else "")
         title = c.string(node_map, "title", f"step {tag or name}", default=ctitle)
         message = node_map.get("message")
         if message is not None and not isinstance(message, str):

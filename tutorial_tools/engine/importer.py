@@ -20,7 +20,15 @@ from .. import stepfile
 from ..errors import SourceError, TutorialError
 from ..gitstore import EMPTY_TREE, Repository, clone_mirror
 from ..gitstore.objects import split_object
-from ..manifest import DEFAULT_REPO, MANIFEST, Step, dump_new, render_message, slugify
+from ..manifest import (
+    DEFAULT_REPO,
+    MANIFEST,
+    Step,
+    default_name,
+    dump_new,
+    render_message,
+    slugify,
+)
 from ..reporter import Reporter
 from .scaffold import write_support_files
 
@@ -234,10 +242,10 @@ def _infer(plan: list[_Planned]) -> str:
         if p.chapter < 0:
             p.chapter = current
         current = p.chapter
-    names = {p.tag for p in plan if p.tag}
+    names = {n for p in plan if p.tag for n in (p.tag, default_name(p.tag))}
     for p in plan:
         if p.tag:
-            p.name = p.tag
+            p.name = default_name(p.tag)
             continue
         base = re.sub(r"[^a-z0-9]+", "-", p.subject.lower()).strip("-")[:40].strip("-") or "step"
         name, n = base, 2

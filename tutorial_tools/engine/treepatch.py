@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import PatchError, UnsafePath
-from ..gitstore import MutableTree, Repository, TreeEntry
+from ..gitstore import MutableTree, Repository, TreeEntry, object_id
 from ..gitstore.objects import GITLINK_MODE
 from ..patch import FilePatch, HunkFailed, apply_binary, apply_hunks
 
@@ -42,6 +42,12 @@ def apply_to_tree(repo: Repository, tree: MutableTree, files: Sequence[FilePatch
         if fp.old_path is None and fp.new_path not in leaving and (
                 tree.get(fp.new_path) is not None or tree.is_dir(fp.new_path)):
             raise PatchError(step, fp.display_path, None, "the patch creates it, but it exists")
+        parts = fp.new_path.split(b"/")
+        for depth in range(1, len(parts)):
+            folder = b"/".join(parts[:depth])
+            if tree.get(folder) is not None:
+                raise PatchError(step, fp.display_path, None,
+                                 f"its folder {folder.decode('utf-8', 'replace')} is a file")
         tree.set(fp.new_path, r.entry.mode, r.entry.oid)
 
 
@@ -74,6 +80,8 @@ def _apply_file(repo: Repository, tree: MutableTree, fp: FilePatch, step: str) -
         raise PatchError(step, fp.display_path, e.index, e.reason) from e
     except ValueError as e:
         raise PatchError(step, fp.display_path, None, str(e)) from e
+    if fp.binary is not None:
+        _check_binary(fp, old_entry, object_id(b"blob", new), step)
     if mode == GITLINK_MODE:
         oid = new.removeprefix(b"Subproject commit ").strip().decode()
     else:
@@ -87,3 +95,24 @@ def _content(repo: Repository, entry: TreeEntry | None) -> bytes:
     if entry.mode == GITLINK_MODE:
         return b"Subproject commit " + entry.oid.encode() + b"\n"
     return repo.read_kind(entry.oid, b"blob")
+
+
+def _check_binary(fp: FilePatch, old_entry: TreeEntry | None, new_oid: str, step: str) -> None:
+    """Binary patches are checked against the blob ids they record, as `git apply` does.
+
+    (Text patches are not: an author may edit a step's `+` lines by hand, and later steps'
+    hunks then apply by their context.)
+    """
+    old_oid = old_entry.oid if old_entry else None
+    same_base = old_oid == fp.old_oid or (
+        old_oid is not None and fp.old_oid is not None and old_oid.startswith(fp.old_oid))
+    if not same_base:
+        if fp.binary is not None and fp.binary.method == "delta":
+            raise PatchError(step, fp.display_path, None,
+                             "the binary delta was made against other content than the "
+                             "file has at the step before")
+        return
+    if fp.new_oid and not new_oid.startswith(fp.new_oid):
+        raise PatchError(step, fp.display_path, None,
+                         f"the binary patch gives {new_oid[:12]}, but records "
+                         f"{fp.new_oid[:12]}: the patch is damaged")
