@@ -11,7 +11,6 @@ import getpass
 import json
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,16 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pygments import highlight
-from pygments.formatters import TerminalFormatter
-from pygments.lexers import DiffLexer
-from unidiff.patch import PatchSet
 
 from . import __version__
 from . import manifest as manifest_mod
 from .engine import build as build_mod
 from .engine import diff as diff_mod
-from .engine import importer, scaffold
 from .engine import status as status_mod
 from .errors import TutorialError
 from .manifest import MANIFEST, Manifest
@@ -96,6 +90,8 @@ def cli(ctx: click.Context, project: Path | None, quiet: int, verbose: int) -> N
 @click.option("--title", help="The tutorial's title (default: the folder's name).")
 def init(directory: Path, title: str | None) -> None:
     """Scaffold a new tutorial in DIRECTORY: a manifest, chapter 1 and its first step."""
+    from .engine import scaffold
+
     directory = directory.resolve()
     name = _git_identity()
     written = scaffold.init(directory, title or directory.name, *name)
@@ -123,6 +119,8 @@ def _git_identity() -> tuple[str, str]:
 def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: str | None,
             keep_untagged: bool) -> None:
     """Turn the tagged repository SRC (a path or URL) into tutorial.yaml + chapters/."""
+    from .engine import importer
+
     made = not into.exists()
     into.mkdir(parents=True, exist_ok=True)
     try:
@@ -199,6 +197,10 @@ def status(ctx: Context, as_json: bool) -> None:
 
 
 def _print_patch(patch: bytes, color: bool | None) -> None:
+    from pygments import highlight
+    from pygments.formatters import TerminalFormatter
+    from pygments.lexers import DiffLexer
+
     text = patch.decode("utf-8", "surrogateescape")
     use = sys.stdout.isatty() if color is None else color
     out = highlight(text, DiffLexer(), TerminalFormatter()) if use else text
@@ -206,6 +208,8 @@ def _print_patch(patch: bytes, color: bool | None) -> None:
 
 
 def _stat(patch: bytes) -> str:
+    from unidiff.patch import PatchSet
+
     files = PatchSet(patch.decode("utf-8", "surrogateescape"))
     return (f"{len(files)} file(s) changed, {files.added} insertion(s)(+), "
             f"{files.removed} deletion(s)(-)")
@@ -260,6 +264,8 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception:
+        import tempfile
+
         fd, report = tempfile.mkstemp(prefix="tutorial-error-", suffix=".log")
         with os.fdopen(fd, "w") as f:
             traceback.print_exc(file=f)

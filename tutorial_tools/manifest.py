@@ -6,20 +6,22 @@ round-trip mode, so the author's comments, order and quoting survive.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from typing import TYPE_CHECKING, Any
 
 from .errors import ManifestError
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
 MANIFEST = "tutorial.yaml"
 DEFAULT_REPO = "build/repo"
@@ -140,6 +142,9 @@ def tag_problem(tag: str) -> str | None:
 
 
 def _yaml() -> YAML:
+    # Imported here: an unchanged manifest loads from its cache without ruamel.yaml.
+    from ruamel.yaml import YAML
+
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
@@ -157,8 +162,8 @@ class _Checker:
         lc = getattr(node, "lc", None)
         if lc is not None:
             try:
-                if isinstance(key, str) and isinstance(node, CommentedMap) and key in node:
-                    nested = isinstance(node[key], CommentedMap | CommentedSeq)
+                if isinstance(key, str) and isinstance(node, dict) and key in node:
+                    nested = isinstance(node[key], dict | list)
                     line, col = lc.key(key) if nested else lc.value(key)
                 elif isinstance(key, int):
                     line, col = lc.item(key)
@@ -170,13 +175,15 @@ class _Checker:
                              None if col is None else col + 1, message, hint)
 
     def mapping(self, node: Any, where: Any, key: str | int | None, what: str,
-                allowed: frozenset[str]) -> CommentedMap:
-        if not isinstance(node, CommentedMap):
+                allowed: frozenset[str]) -> dict[str, Any]:
+        if not isinstance(node, dict):
             raise self.fail(where, key, f"{what} must be a mapping")
         for k in node:
             if k not in allowed:
+                line, col = node.lc.key(k) if hasattr(node, "lc") else (None, None)
                 raise ManifestError(
-                    self.path, node.lc.key(k)[0] + 1, node.lc.key(k)[1] + 1,
+                    self.path, None if line is None else line + 1,
+                    None if col is None else col + 1,
                     f"unknown key {k!r} in {what}", f"Known keys: {', '.join(sorted(allowed))}",
                 )
         return node
@@ -190,12 +197,12 @@ class _Checker:
             return ""
 
     def not_a_string_tag(self, node: Any, key: str | int, value: Any) -> ManifestError:
-        if isinstance(value, CommentedMap | CommentedSeq):
+        if isinstance(value, dict | list):
             return self.fail(node, key, "a step's 'tag' must be a string")
         written = self.written(node, key) or str(value)
         return self.fail(node, key, f"tag {written} must be a string (quote it: '{written}')")
 
-    def string(self, node: CommentedMap, key: str, what: str, default: str | None = None) -> str:
+    def string(self, node: dict[str, Any], key: str, what: str, default: str | None = None) -> str:
         if key not in node:
             if default is None:
                 raise self.fail(node, None, f"{what} needs '{key}'")
@@ -215,6 +222,12 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
         raise ManifestError(path, None, None, "file not found") from e
     except UnicodeDecodeError as e:
         raise ManifestError(path, None, None, f"not UTF-8 text: {e}") from e
+    cached = _cached(path, text)
+    if cached is not None and not (check_files and any(
+            not cached.step_file(s).is_file() for s in cached.steps)):
+        return cached
+    from ruamel.yaml.error import MarkedYAMLError
+
     try:
         data = _yaml().load(text)
     except MarkedYAMLError as e:
@@ -222,7 +235,50 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise ManifestError(path, line, col, f"not valid YAML: {e.problem or e.context}") from e
-    return _validate(path, data, check_files, text)
+    manifest = _validate(path, data, check_files, text)
+    _remember(manifest, text)
+    return manifest
+
+
+# Round-trip parsing keeps positions for messages but is slow (0.1 s for 500 steps), so
+# the validated model is kept in .tutorial/manifest.json under the text's hash: an
+# unchanged manifest then loads in a millisecond.
+_CACHE = (".tutorial", "manifest.json")
+_CACHE_VERSION = 1
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(f"{_CACHE_VERSION}\0{text}".encode()).hexdigest()
+
+
+def _cached(path: Path, text: str) -> Manifest | None:
+    try:
+        data = json.loads(path.parent.joinpath(*_CACHE).read_text(encoding="utf-8"))
+        if data["key"] != _text_key(text):
+            return None
+        m = data["manifest"]
+        chapters = tuple(
+            Chapter(c["number"], c["title"], c["slug"], tuple(Step(**s) for s in c["steps"]))
+            for c in m["chapters"])
+        return Manifest(path, m["title"], m["repo"], m["branch"], m["message"], chapters)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(manifest: Manifest, text: str) -> None:
+    cache = manifest.root.joinpath(*_CACHE)
+    data = {"key": _text_key(text), "manifest": {
+        "title": manifest.title, "repo": manifest.repo, "branch": manifest.branch,
+        "message": manifest.message,
+        "chapters": [{"number": c.number, "title": c.title, "slug": c.slug,
+                      "steps": [asdict(s) for s in c.steps]} for c in manifest.chapters]}}
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        pass  # a read-only project still works, only slower
 
 
 def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manifest:
@@ -244,7 +300,7 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
         raise c.fail(top, "message", f"unknown placeholder {{{sorted(unknown)[0]}}}",
                      f"Placeholders: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")
     chapters_node = top.get("chapters")
-    if not isinstance(chapters_node, CommentedSeq):
+    if not isinstance(chapters_node, list):
         raise c.fail(top, "chapters" if "chapters" in top else None,
                      "the manifest needs 'chapters', a list")
     seen: dict[str, str] = {}
@@ -262,8 +318,8 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
         if slug in slugs:
             raise c.fail(cmap, "slug", f"two chapters share the slug {slug!r}")
         slugs.add(slug)
-        steps_node = cmap.get("steps", CommentedSeq())
-        if not isinstance(steps_node, CommentedSeq):
+        steps_node = cmap.get("steps", [])
+        if not isinstance(steps_node, list):
             raise c.fail(cmap, "steps", f"'steps' of chapter {number} must be a list")
         steps = []
         for si, snode in enumerate(steps_node):
@@ -280,17 +336,17 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
     return manifest
 
 
-def _step_nodes(chapters_node: CommentedSeq) -> Iterator[tuple[Any, int]]:
+def _step_nodes(chapters_node: list[Any]) -> Iterator[tuple[Any, int]]:
     for cnode in chapters_node:
-        steps = cnode.get("steps", CommentedSeq())
+        steps = cnode.get("steps", [])
         for si in range(len(steps)):
             yield steps, si
 
 
-def _step(c: _Checker, seq: CommentedSeq, si: int, node: Any, chapter: int, ctitle: str,
+def _step(c: _Checker, seq: list[Any], si: int, node: Any, chapter: int, ctitle: str,
           slug: str, seen: dict[str, str], fields: set[str]) -> Step:
     if isinstance(node, str):
-        node_map = CommentedMap(tag=node)
+        node_map: dict[str, Any] = {"tag": node}
         where: Any = seq
         key: str | int = si
         tag: str | None = node

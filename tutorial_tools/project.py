@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +48,7 @@ def project_lock(root: Path, command: str) -> Iterator[None]:
     """
     lock = root / STATE_DIR / "lock"
     lock.parent.mkdir(exist_ok=True)
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+    me = {"pid": os.getpid(), "host": os.uname().nodename, "command": command,
           "since": time.strftime("%Y-%m-%d %H:%M:%S")}
     for _ in range(2):
         try:

@@ -151,14 +151,20 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
             built.append(BuiltStep(step, commit, tag_object))
             parent = commit
             advance(1)
+    current = repo.refs("refs/tags/", f"refs/heads/{manifest.branch}")
     if computed < len(steps):
-        wanted = {b.commit for b in built} | {b.tag_object for b in built if b.tag_object}
-        if repo.existing(wanted) != wanted:
+        # Objects that refs name are present, and so is every ancestor of a present commit.
+        present = set(current.values())
+        wanted = {b.tag_object for b in built if b.tag_object}
+        if not built or built[-1].commit not in present:
+            wanted |= {b.commit for b in built}
+        wanted -= present
+        if wanted and repo.existing(wanted) != wanted:
             reporter.warn("The build cache names objects the repository lacks; rebuilding all.")
             _save_state(repo, {}, owned)
             return _build(manifest, repo, created, reporter, force=force)
-    return _publish(manifest, repo, created, tuple(built), new_cache, computed, reporter,
-                    force=force)
+    return _publish(manifest, repo, created, tuple(built), new_cache, computed, current,
+                    reporter, force=force)
 
 
 def _tree_of(repo: Repository, commit: str) -> str:
@@ -188,13 +194,13 @@ def _make_step(repo: Repository, tree: MutableTree, manifest: Manifest, step: St
 
 
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
-             cache: StepCache, computed: int, reporter: Reporter, *,
+             cache: StepCache, computed: int, current: dict[str, str], reporter: Reporter, *,
              force: bool) -> BuildResult:
+    repo.flush()
     branch_ref = f"refs/heads/{manifest.branch}"
     desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
     if built:
         desired[branch_ref] = built[-1].commit
-    current = repo.refs("refs/tags/", branch_ref)
     previous = owned_refs(repo)
     # Refs the last build wrote that the manifest no longer has: remove them.
     for ref, oid in previous.items():
@@ -213,7 +219,7 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
         )
     updates = [RefUpdate(ref, oid or None, current.get(ref))
                for ref, oid in desired.items() if current.get(ref) != (oid or None)]
-    head_ref, head_oid = repo.head()
+    head_ref, head_oid = repo.head(current)
     tip = built[-1].commit if built else None
     worktree = "unchanged"
     if repo.work_tree is None:

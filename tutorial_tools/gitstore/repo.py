@@ -1,27 +1,26 @@
 """The one owner of git: every process the tool starts and every object it reads or writes.
 
-Reads go through one long-lived `git cat-file --batch`; objects are written as loose
-objects through GitPython's object database (no process per object); refs move in one
-`git update-ref --stdin` transaction. Revisions, tags and paths reach git only on standard
-input or after `--`, never where git could read them as options.
+Reads go through one long-lived `git cat-file --batch`; new objects are kept in memory and
+stored as one pack by one `git index-pack --stdin` (no process, and no file, per object);
+refs move in one `git update-ref --stdin` transaction. Revisions, tags and paths reach
+git only on standard input or after `--`, never where git could read them as options.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
 import subprocess
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from typing import IO, cast
 
-import git as gitpython
-from gitdb import IStream  # type: ignore[import-untyped]
-
 from ..errors import GitError, SourceError
-from .objects import EMPTY_TREE, ZERO_ID, object_id
+from .objects import ZERO_ID, object_id
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -51,21 +50,18 @@ class Repository:
     """A git repository: a work tree's or a bare one."""
 
     def __init__(self, path: Path, *, bare: bool = False) -> None:
-        try:
-            self._repo = gitpython.Repo(path, search_parent_directories=False)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as e:
-            raise SourceError(f"{path} is not a git repository") from e
-        self.git_dir = Path(self._repo.git_dir)
-        wt = None if bare or self._repo.bare else self._repo.working_tree_dir
-        self.work_tree = Path(wt) if wt else None
+        self.git_dir, self.work_tree = _locate(path.resolve(), bare)
         self._batch: subprocess.Popen[bytes] | None = None
-        self._written: set[str] = set()
+        self._pending: dict[str, tuple[bytes, bytes]] = {}  # written, not yet stored
+        self._stored: set[str] = set()
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
         """Create a normal repository at `path` whose HEAD names `branch`."""
+        import git as gitpython  # GitPython costs 30 ms to import: only when needed
+
         path.mkdir(parents=True, exist_ok=True)
-        gitpython.Repo.init(path)
+        gitpython.Repo.init(path).close()
         repo = cls(path)
         repo.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
         return repo
@@ -77,7 +73,6 @@ class Repository:
             self._batch.wait()
             self._batch.stdout.close()
             self._batch = None
-        self._repo.close()
 
     def __enter__(self) -> Repository:
         return self
@@ -114,6 +109,8 @@ class Repository:
 
     def read(self, oid: str) -> tuple[bytes, bytes]:
         """The kind (b"blob", b"tree", ...) and content of an object."""
+        if oid in self._pending:
+            return self._pending[oid]
         pipe = self._pipe()
         stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
         stdin.write(oid.encode() + b"\n")
@@ -134,24 +131,36 @@ class Repository:
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of `oids` present in this repository (one process for all)."""
         wanted = list(dict.fromkeys(oids))
+        known = {o for o in wanted if o in self._pending}
+        wanted = [o for o in wanted if o not in known]
         if not wanted:
-            return set()
+            return known
         out = self.git("cat-file", "--batch-check=%(objectname)",
                        input="".join(o + "\n" for o in wanted).encode(), check=False)
-        return {line.decode() for line in out.splitlines() if not line.endswith(b"missing")}
+        return known | {line.decode() for line in out.splitlines()
+                        if not line.endswith(b"missing")}
 
     # -- writing objects -------------------------------------------------------------
 
     def write(self, kind: bytes, data: bytes) -> str:
-        """Store an object and return its id; storing one that exists costs a hash."""
+        """Add an object and return its id; it is readable at once and stored by `flush`."""
         oid = object_id(kind, data)
-        if oid in self._written or oid == EMPTY_TREE:
-            return oid
-        loose = self.git_dir / "objects" / oid[:2] / oid[2:]
-        if not loose.exists():
-            self._repo.odb.store(IStream(kind, len(data), BytesIO(data)))
-        self._written.add(oid)
+        if oid not in self._stored:
+            self._pending.setdefault(oid, (kind, data))
         return oid
+
+    def flush(self) -> None:
+        """Store every object added since the last flush as one pack."""
+        if not self._pending:
+            return
+        body = [b"PACK", struct.pack(">II", 2, len(self._pending))]
+        for kind, data in self._pending.values():
+            body.append(_pack_entry_header(_PACK_TYPES[kind], len(data)))
+            body.append(zlib.compress(data, 1))
+        pack = b"".join(body)
+        self.git("index-pack", "--stdin", input=pack + hashlib.sha1(pack).digest())
+        self._stored.update(self._pending)
+        self._pending.clear()
 
     # -- refs ----------------------------------------------------------------------
 
@@ -172,9 +181,14 @@ class Repository:
                 tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
         return tags
 
-    def head(self) -> tuple[str | None, str | None]:
-        """(the branch ref HEAD names or None when detached, the commit it is at or None)."""
+    def head(self, known: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+        """(the branch ref HEAD names or None when detached, the commit it is at or None).
+
+        `known` refs (as `refs()` returns them) save a process when HEAD names one of them.
+        """
         ref = self.git("symbolic-ref", "-q", "HEAD", check=False).decode().strip() or None
+        if ref is not None and known is not None and ref in known:
+            return ref, known[ref]
         oid = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return ref, oid.decode().strip() or None
 
@@ -239,6 +253,20 @@ class Repository:
             self.git("read-tree", "-m", "-u", old, new)
 
 
+_PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
+
+
+def _pack_entry_header(kind: int, size: int) -> bytes:
+    """A pack entry's type and size: 4 bits of size in the first byte, then 7 per byte."""
+    out = bytearray([(kind << 4) | (size & 0x0F)])
+    size >>= 4
+    while size:
+        out[-1] |= 0x80
+        out.append(size & 0x7F)
+        size >>= 7
+    return bytes(out)
+
+
 def _split_diff_tree(out: bytes, pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
     """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines.
 
@@ -260,18 +288,34 @@ def _split_diff_tree(out: bytes, pairs: Sequence[tuple[str, str]]) -> Iterator[b
         pos = end
 
 
+def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:
+    """(git directory, work tree or None) of the repository at `path`."""
+    dotgit = path / ".git"
+    if dotgit.is_file():  # a linked work tree or a submodule: "gitdir: <path>"
+        text = dotgit.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("gitdir: "):
+            return (path / text[8:].strip()).resolve(), None if bare else path
+    if dotgit.is_dir():
+        return dotgit, None if bare else path
+    if (path / "HEAD").is_file() and (path / "objects").is_dir():
+        return path, None
+    raise SourceError(f"{path} is not a git repository")
+
+
 def clone_mirror(url: str, dest: Path) -> Path:
-    """A bare mirror of `url` in `dest`, made without running anything from it."""
-    proc = subprocess.run(
-        ["git", "-c", "core.hooksPath=/dev/null", "clone", "--mirror", "--quiet", "--", url,
-         str(dest)],
-        capture_output=True, env=git_env(),
-    )
-    if proc.returncode != 0:
+    """A bare mirror of `url` in `dest`, made without running anything from it.
+
+    GitPython refuses unsafe protocols (`ext::`) and options smuggled into the URL.
+    """
+    import git as gitpython
+
+    try:
+        gitpython.Repo.clone_from(url, dest, mirror=True, env=git_env()).close()
+    except gitpython.GitError as e:
         raise SourceError(
-            f"cannot clone {url}: {proc.stderr.decode('utf-8', 'replace').strip()}",
+            f"cannot clone {url}: {e}",
             "Check the address, or clone it yourself and pass the local path.",
-        )
+        ) from e
     return dest
 
 

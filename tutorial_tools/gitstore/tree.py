@@ -19,7 +19,8 @@ class MutableTree:
 
     def __init__(self, repo: Repository, oid: str = EMPTY_TREE) -> None:
         self._repo = repo
-        self._root = _Dir(oid, {} if oid == EMPTY_TREE else None)
+        # An empty start is written on first use: git does not store the empty tree by itself.
+        self._root = _Dir(None, {}) if oid == EMPTY_TREE else _Dir(oid)
 
     def _entries(self, d: _Dir) -> dict[bytes, TreeEntry | _Dir]:
         if d.entries is None:
