@@ -19,7 +19,8 @@ commit before it::
 - `signed <id>`, only when the commit or its tag carries a signature: the commit id the
   signatures were made for. A rebuilt commit with any other id drops them.
 - `tag`, only for an annotated tag: the tag object's headers except `object` and `tag`
-  (those follow the step), then its indented message.
+  (those follow the step; `tag` stays when it differs from the tag's name), then its
+  indented message.
 - The rest is the step's change as a git patch (`git apply` reads the file as it is).
 
 The format is bytes, not text: names, messages and file contents keep their own encoding.
@@ -76,9 +77,10 @@ class StepCommit:
     def tag_bytes(self, commit: str, name: str, *, signatures: bool) -> bytes:
         assert self.tag is not None
         headers = [Header(b"object", commit.encode())]
+        named = any(h.name == b"tag" for h in self.tag.headers)
         for h in self.tag.headers:
             headers.append(h)
-            if h.name == b"type":
+            if h.name == b"type" and not named:
                 headers.append(Header(b"tag", name.encode()))
         message = self.tag.message if signatures else strip_tag_signature(self.tag.message)
         return join_object(headers, message)
@@ -87,16 +89,22 @@ class StepCommit:
         return replace(self, patch=patch)
 
 
-def from_objects(commit: bytes, tag: bytes | None, commit_id: str, patch: bytes) -> StepCommit:
-    """A step from a raw commit object (and its annotated tag object, if any)."""
+def from_objects(commit: bytes, tag: bytes | None, commit_id: str, patch: bytes, *,
+                 tag_name: str | None = None) -> StepCommit:
+    """A step from a raw commit object (and its annotated tag object, if any).
+
+    The tag object's `tag` header is kept only when it differs from `tag_name`, the ref's
+    name (a tag renamed with `git update-ref`): otherwise it follows the step's tag.
+    """
     headers, message = split_object(commit)
     kept = tuple(h for h in headers if h.name not in (b"tree", b"parent"))
     tag_obj = None
     signed = any(h.name in SIGNATURE_HEADERS for h in kept)
     if tag is not None:
         theaders, tmessage = split_object(tag)
-        tag_obj = TagObject(tuple(h for h in theaders if h.name not in (b"object", b"tag")),
-                            tmessage)
+        own_name = (tag_name or "").encode()
+        tag_obj = TagObject(tuple(h for h in theaders if h.name != b"object"
+                                  and not (h.name == b"tag" and h.value == own_name)), tmessage)
         signed = signed or strip_tag_signature(tmessage) != tmessage
     return StepCommit(kept, message, patch, commit_id if signed else None, tag_obj)
 

@@ -199,7 +199,8 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
                     if split_object(tag_raw)[0][0].value.decode() != p.commit:
                         reporter.warn(f"tag {p.tag} is a tag of a tag: kept as a lightweight tag")
                         tag_raw = None
-                record = stepfile.from_objects(commits[idx], tag_raw, p.commit, patches[idx])
+                record = stepfile.from_objects(commits[idx], tag_raw, p.commit, patches[idx],
+                                               tag_name=p.tag)
                 (folder / f"{p.name}.patch").write_bytes(stepfile.dump(record))
                 steps_written += 1
                 advance(1)
@@ -223,7 +224,7 @@ def _infer(plan: list[_Planned]) -> str:
         template = "Chapter {chapter}: {title} ({tag})"
     prefixes: dict[str, int] = {}
     for p in plan:
-        p.title = p.subject or "(no message)"
+        p.title = p.subject.strip() or "(no message)"
         m = matches.get(id(p))
         if template != "{title}" and m:
             p.chapter, p.title = int(m[1]), m[2]
@@ -242,16 +243,16 @@ def _infer(plan: list[_Planned]) -> str:
         if p.chapter < 0:
             p.chapter = current
         current = p.chapter
-    names = {n for p in plan if p.tag for n in (p.tag, default_name(p.tag))}
+    # Step names and tags share one namespace (`tutorial show X` takes either).
+    tags = {p.tag for p in plan if p.tag}
+    taken: set[str] = set()
     for p in plan:
-        if p.tag:
-            p.name = default_name(p.tag)
-            continue
-        base = re.sub(r"[^a-z0-9]+", "-", p.subject.lower()).strip("-")[:40].strip("-") or "step"
+        base = default_name(p.tag) if p.tag else (
+            re.sub(r"[^a-z0-9]+", "-", p.subject.lower()).strip("-")[:40].strip("-") or "step")
         name, n = base, 2
-        while name in names:
+        while name in taken or (name in tags and name != p.tag):
             name, n = f"{base}-{n}", n + 1
-        names.add(name)
+        taken.add(name)
         p.name = name
     return template
 
@@ -299,7 +300,7 @@ def _write_manifest(into: Path, branch: str, template: str,
             s = CommentedMap()
             if p.tag:
                 s["tag"] = p.tag
-            else:
+            if not p.tag or p.name != default_name(p.tag):
                 s["name"] = p.name
             if p.title != title:
                 s["title"] = p.title
