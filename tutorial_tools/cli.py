@@ -192,6 +192,13 @@ def status(ctx: Context, as_json: bool) -> None:
         click.echo(f"  work tree {st.worktree} at {st.head}")
     for path in st.dirty:
         click.echo(f"  uncommitted: {path}")
+    if st.editing:
+        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
+    if st.rewrite:
+        click.echo(f"  rewrite `tutorial {st.rewrite['command']}` stopped at step "
+                   f"{st.rewrite['step']}; conflicts: {', '.join(st.rewrite['conflicts'])}")
+        click.echo("  resolve them in the work tree, then `tutorial continue` "
+                   "(or `tutorial abort`)")
     if st.clean:
         click.echo("  up to date")
 
@@ -243,6 +250,133 @@ def show(ctx: Context, step: str, color: bool | None) -> None:
     click.echo(_stat(d.patch))
     click.echo()
     _print_patch(d.patch, color)
+
+
+# -- history editing ----------------------------------------------------------------------
+
+
+def _report_rewrite(ctx: Context, result: Any) -> None:
+    r = ctx.reporter
+    for label in result.reused:
+        r.info(f"step {label}: reused a remembered conflict resolution")
+    if result.status == "dry-run":
+        r.info(f"Would change {len(result.changed)} step(s): {', '.join(result.changed) or '-'}")
+        if result.would_conflict:
+            r.info(f"Would stop for conflicts at: {', '.join(result.would_conflict)}")
+        return
+    if result.status == "unchanged":
+        r.info("Nothing to change: the steps are already like that.")
+        return
+    if result.status == "stopped":
+        click.secho(f"Conflict at step {result.conflict_step}: {', '.join(result.conflicts)}",
+                    err=True, fg="yellow")
+        click.echo(f"The work tree {result.worktree} holds step {result.conflict_step} with "
+                   "conflict markers. Resolve them, then run `tutorial continue` "
+                   "(or `tutorial abort` to put everything back).", err=True)
+        sys.exit(1)
+    b = result.build
+    r.info(f"Rewrote {len(result.changed)} step(s) ({', '.join(result.changed)}); "
+           f"{len(b.moved)} refs moved in one transaction. Undo with `tutorial undo`.")
+
+
+@cli.command()
+@click.argument("step")
+@click.argument("patch", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Say which steps would change or conflict.")
+@pass_ctx
+def apply(ctx: Context, step: str, patch: str, dry_run: bool) -> None:
+    """Apply PATCH (a diff file, - for stdin) to STEP and carry it through later steps."""
+    from .engine import rewrite
+
+    data = rewrite.read_patch_file(patch, sys.stdin.buffer.read() if patch == "-" else None)
+    root = ctx.root()
+    with project_lock(root, f"tutorial apply {step} {patch}"):
+        result = rewrite.apply_patch(ctx.manifest(), step, data, ctx.reporter,
+                                     command=f"apply {step} {patch}", dry_run=dry_run)
+    _report_rewrite(ctx, result)
+
+
+@cli.command()
+@click.argument("step")
+@pass_ctx
+def edit(ctx: Context, step: str) -> None:
+    """Put STEP in the built repository's work tree to edit it; then `tutorial save`."""
+    from .engine import rewrite
+
+    with project_lock(ctx.root(), f"tutorial edit {step}"):
+        where = rewrite.edit(ctx.manifest(), step)
+    ctx.reporter.info(f"Step {step} is in {where}. Edit it with any editor, then run "
+                      "`tutorial save`.")
+
+
+@cli.command()
+@click.option("-m", "--message", help="A new commit message for the step.")
+@click.option("--dry-run", is_flag=True, help="Say which steps would change or conflict.")
+@pass_ctx
+def save(ctx: Context, message: str | None, dry_run: bool) -> None:
+    """Fold the work tree's edits into the step being edited, and carry them forward."""
+    from .engine import rewrite
+
+    with project_lock(ctx.root(), "tutorial save"):
+        result = rewrite.save(ctx.manifest(), ctx.reporter, command="save", message=message,
+                              dry_run=dry_run)
+    _report_rewrite(ctx, result)
+
+
+@cli.command("continue")
+@pass_ctx
+def continue_(ctx: Context) -> None:
+    """After resolving a conflict in the work tree: go on with the rewrite."""
+    from .engine import rewrite
+
+    with project_lock(ctx.root(), "tutorial continue"):
+        result = rewrite.continue_(ctx.manifest(), ctx.reporter)
+    _report_rewrite(ctx, result)
+
+
+@cli.command()
+@pass_ctx
+def abort(ctx: Context) -> None:
+    """Stop the stopped rewrite and put everything back as it was before it."""
+    from .engine import rewrite
+
+    with project_lock(ctx.root(), "tutorial abort"):
+        step = rewrite.abort(ctx.manifest(check_files=False))
+    ctx.reporter.info(f"Aborted the rewrite stopped at {step}; nothing was changed.")
+
+
+@cli.command()
+@pass_ctx
+def undo(ctx: Context) -> None:
+    """Undo the last rewrite: its step files come back and the history is rebuilt."""
+    from .engine import rewrite
+
+    with project_lock(ctx.root(), "tutorial undo"):
+        op_id, command, result = rewrite.undo(ctx.manifest(check_files=False), ctx.reporter)
+    ctx.reporter.info(f"Undid #{op_id} `tutorial {command}`: {len(result.moved)} refs moved "
+                      "back.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def log(ctx: Context, as_json: bool) -> None:
+    """The operation log: every rewrite, newest last."""
+    from dataclasses import asdict
+
+    from .oplog import OpLog
+
+    ops = OpLog(ctx.root()).entries()
+    if as_json:
+        click.echo(json.dumps([asdict(op) for op in ops], indent=2))
+        return
+    for op in ops:
+        state = "undone" if op.undone else ("done" if op.done else "interrupted")
+        old = (op.old_tip or "-")[:10]
+        new = (op.new_tip or "-")[:10]
+        steps = ", ".join(op.steps[:6]) + (" ..." if len(op.steps) > 6 else "")
+        click.echo(f"#{op.id}  {op.time}  tutorial {op.command}  [{state}]  "
+                   f"{old} -> {new}  steps: {steps}")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -88,6 +88,9 @@ class StepCommit:
     def with_patch(self, patch: bytes) -> StepCommit:
         return replace(self, patch=patch)
 
+    def with_message(self, message: bytes) -> StepCommit:
+        return replace(self, message=message)
+
 
 def from_objects(commit: bytes, tag: bytes | None, commit_id: str, patch: bytes, *,
                  tag_name: str | None = None) -> StepCommit:

@@ -10,6 +10,7 @@ from ..errors import StepFileError
 from ..gitstore import Repository
 from ..manifest import Manifest
 from .build import built_steps, owned_refs
+from .rewrite import editing, rewrite_in_progress
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,13 @@ class Status:
     dirty: tuple[str, ...] = ()
     rewrite: dict[str, Any] | None = None
     problems: tuple[str, ...] = field(default=())
+    editing: str | None = None  # the step `tutorial edit` put in the work tree
 
     @property
     def clean(self) -> bool:
         return self.built and not (self.unbuilt or self.missing_files or self.moved_tags
-                                   or self.dirty or self.problems)
+                                   or self.dirty or self.problems or self.rewrite
+                                   or self.editing)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,4 +89,5 @@ def status(manifest: Manifest) -> Status:
         dirty = tuple(repo.dirty_files()) if repo.work_tree and head_oid else ()
         return Status(str(root), str(path), True, len(files), unbuilt, missing, extra,
                       tuple(messages), moved, str(repo.work_tree) if repo.work_tree else None,
-                      head, dirty, None, tuple(problems))
+                      head, dirty, rewrite_in_progress(manifest), tuple(problems),
+                      editing(manifest))

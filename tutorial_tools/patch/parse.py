@@ -139,7 +139,7 @@ def _path_line(value: bytes) -> bytes | None:
         value = value.split(b"\t", 1)[0]
     if value == b"/dev/null":
         return None
-    return _strip_prefix(unquote(value))
+    return unquote(value)
 
 
 def _decode_base85(lines: list[bytes], start: int) -> bytes:
@@ -155,12 +155,19 @@ def _decode_base85(lines: list[bytes], start: int) -> bytes:
     return bytes(out)
 
 
+def _starts_file(lines: list[bytes], i: int) -> bool:
+    """A file's part starts here: `diff --git`, or a plain diff's `---` and `+++` lines."""
+    return lines[i].startswith(b"diff --git ") or (
+        lines[i].startswith(b"--- ") and i + 1 < len(lines) and lines[i + 1].startswith(b"+++ "))
+
+
 def parse_patch(data: bytes, first_line: int = 1) -> list[FilePatch]:
-    """Every file of a git patch (text before the first `diff --git` is ignored)."""
+    """Every file of a git patch or a plain unified diff (text before the first file's
+    header, such as an email or a commit message, is ignored)."""
     lines = lines_of(data)
     files: list[FilePatch] = []
     i = 0
-    while i < len(lines) and not lines[i].startswith(b"diff --git "):
+    while i < len(lines) and not _starts_file(lines, i):
         i += 1
     while i < len(lines):
         i, fp = _parse_file(lines, i, first_line)
@@ -168,9 +175,17 @@ def parse_patch(data: bytes, first_line: int = 1) -> list[FilePatch]:
     return files
 
 
+def _strip_component(path: bytes | None) -> bytes | None:
+    """`patch -p1` for plain diffs: drop the first folder (`a/`, `old/`, ...)."""
+    if path is None or b"/" not in path:
+        return path
+    return path.split(b"/", 1)[1]
+
+
 def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
     start = i
-    names = _git_line_names(lines[i][len(b"diff --git "):].rstrip(b"\n"))
+    is_git = lines[i].startswith(b"diff --git ")
+    names = _git_line_names(lines[i][len(b"diff --git "):].rstrip(b"\n")) if is_git else None
     old_path, new_path = names if names else (None, None)
     old_mode = new_mode = None
     old_oid = new_oid = None
@@ -181,8 +196,11 @@ def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
     hunks: list[Hunk] = []
     binary: BinaryPatch | None = None
     without_data = False
-    i += 1
+    if is_git:
+        i += 1
     while i < len(lines) and not lines[i].startswith(b"diff --git "):
+        if have_plus and _starts_file(lines, i):
+            break
         line = lines[i]
         text = line.rstrip(b"\n")
         if text.startswith(b"@@"):
@@ -218,10 +236,13 @@ def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
         elif text.startswith(b"Binary files "):
             without_data = True
         i += 1
+    strip = _strip_prefix if is_git else _strip_component
     if have_minus:
-        old_path = minus
+        old_path = strip(minus) if minus is not None else None
     if have_plus:
-        new_path = plus
+        new_path = strip(plus) if plus is not None else None
+    if not is_git:
+        is_new, is_deleted = old_path is None, new_path is None
     if is_new:
         old_path = None
     if is_deleted:

@@ -1,0 +1,196 @@
+"""Carry a changed step through every later step: a three-way merge per step, on git objects.
+
+For each later step, its own change (old parent tree -> old step tree, renames detected) is
+replayed onto the new parent tree. Paths the edit did not touch take the step's version
+outright; content merges (git's `merge-file`) run only for files both sides changed.
+Resolutions of earlier conflicts are remembered by the conflict's content and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..gitstore import MutableTree, Repository, TreeEntry
+from ..gitstore.merge import Change, merge_file, raw_changes
+
+
+@dataclass(frozen=True)
+class Conflict:
+    index: int  # the step that did not merge cleanly
+    paths: tuple[str, ...]
+    tree: str  # its merge result, conflict markers included: what the work tree shows
+
+
+@dataclass(frozen=True)
+class Carried:
+    trees: dict[int, str]  # step index -> new tree, from the edited step on
+    conflict: Conflict | None = None
+    reused: tuple[int, ...] = ()  # steps where a remembered resolution was applied
+    conflicted: tuple[int, ...] = field(default=())  # with keep_going: every conflicted step
+
+
+class Resolutions:
+    """Remembered conflict resolutions, keyed by (path, base, ours, theirs) like git's rerere."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.data: dict[str, list[str] | None] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    @staticmethod
+    def key(path: bytes, base: TreeEntry | None, ours: TreeEntry | None,
+            theirs: TreeEntry | None) -> str:
+        h = hashlib.sha1(path)
+        for e in (base, ours, theirs):
+            h.update(b"\0" + (e.mode + b" " + e.oid.encode() if e else b"-"))
+        return h.hexdigest()
+
+    def lookup(self, key: str) -> tuple[bool, TreeEntry | None]:
+        """(known?, the remembered entry or None for "the path goes")."""
+        if key not in self.data:
+            return False, None
+        value = self.data[key]
+        return True, None if value is None else TreeEntry(value[0].encode(), b"", value[1])
+
+    def remember(self, key: str, entry: TreeEntry | None) -> None:
+        self.data[key] = None if entry is None else [entry.mode.decode(), entry.oid]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data))
+        tmp.replace(self.path)
+
+
+@dataclass(frozen=True)
+class PendingConflict:
+    """What `continue` needs to remember the author's resolution of one path."""
+
+    path: bytes
+    key: str
+
+
+def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
+          labels: Sequence[str], resolutions: Resolutions, *,
+          known: dict[int, str] | None = None, keep_going: bool = False,
+          ) -> tuple[Carried, list[PendingConflict]]:
+    """New trees for steps `start`.. when step `start` now has `new_tree`.
+
+    `known` gives trees already settled (a resolved conflict). Stops at the first step that
+    does not merge cleanly, unless `keep_going` (a dry run), which lists them all.
+    """
+    trees = {start: new_tree, **(known or {})}
+    later = range(start + 1, len(old_trees))
+    pairs = [(old_trees[i - 1], old_trees[i]) for i in later]
+    changes = dict(zip(later, raw_changes(repo, pairs), strict=True))
+    reused: list[int] = []
+    conflicted: list[int] = []
+    for i in later:
+        if i in trees:
+            continue
+        ours = trees[i - 1]
+        if ours == old_trees[i - 1]:  # the parent came out as it was: so does the step
+            trees[i] = old_trees[i]
+            continue
+        tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i])
+        trees[i] = tree_id
+        if used:
+            reused.append(i)
+        if conflicts:
+            if not keep_going:
+                paths = tuple(c.path.decode("utf-8", "surrogateescape") for c in conflicts)
+                return (Carried(trees, Conflict(i, paths, tree_id), tuple(reused)), conflicts)
+            conflicted.append(i)
+    return Carried(trees, None, tuple(reused), tuple(conflicted)), []
+
+
+def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
+                resolutions: Resolutions, label: str,
+                ) -> tuple[str, list[PendingConflict], bool]:
+    tree = MutableTree(repo, ours_tree)
+    conflicts: list[PendingConflict] = []
+    reused = False
+    for ch in changes:
+        base = _entry(ch.old_mode, ch.old_oid)
+        theirs = _entry(ch.new_mode, ch.new_oid)
+        # A rename in a later step carries edits made to the file under its old name.
+        ours = tree.get(ch.path)
+        result: TreeEntry | None
+        if _same(ours, base) or _same(ours, theirs):
+            result = theirs
+        else:
+            key = Resolutions.key(ch.new_path, base, ours, theirs)
+            known, remembered = resolutions.lookup(key)
+            if known:
+                result, reused = remembered, True
+            else:
+                result = _merge_entries(repo, base, ours, theirs, label)
+                if result is None:
+                    conflicts.append(PendingConflict(ch.new_path, key))
+                    result = _conflict_entry(repo, base, ours, theirs, label)
+        if ch.status == "R":
+            tree.remove(ch.path)
+        if result is None:
+            tree.remove(ch.new_path)
+        else:
+            tree.set(ch.new_path, result.mode, result.oid)
+    return tree.write(), conflicts, reused
+
+
+def _entry(mode: bytes | None, oid: str | None) -> TreeEntry | None:
+    return TreeEntry(mode, b"", oid) if mode is not None and oid is not None else None
+
+
+def _same(a: TreeEntry | None, b: TreeEntry | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.mode == b.mode and a.oid == b.oid
+
+
+def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
+                   theirs: TreeEntry | None, label: str) -> TreeEntry | None:
+    """A clean merge of one path both sides changed, or None for a conflict."""
+    if ours is None or theirs is None:
+        return None  # deleted on one side, changed on the other
+    mode = _merge_mode(base, ours, theirs)
+    if mode is None or not (ours.mode.startswith(b"100") and theirs.mode.startswith(b"100")):
+        return None  # symlinks, submodules and mode clashes are the author's call
+    if ours.oid == theirs.oid:
+        return TreeEntry(mode, b"", ours.oid)
+    base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") else b""
+    merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
+                        repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+    if merged is None or merged.conflicts:
+        return None
+    return TreeEntry(mode, b"", repo.write(b"blob", merged.content))
+
+
+def _merge_mode(base: TreeEntry | None, ours: TreeEntry, theirs: TreeEntry) -> bytes | None:
+    if ours.mode == theirs.mode:
+        return ours.mode
+    if base is not None and ours.mode == base.mode:
+        return theirs.mode
+    if base is not None and theirs.mode == base.mode:
+        return ours.mode
+    return None
+
+
+def _conflict_entry(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
+                    theirs: TreeEntry | None, label: str) -> TreeEntry | None:
+    """What the work tree shows for a conflicted path: both sides with conflict markers when
+    they are text, else the step's own version (or the edited one, if the step deletes it)."""
+    if ours is not None and theirs is not None and ours.mode.startswith(b"100") \
+            and theirs.mode.startswith(b"100"):
+        base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") \
+            else b""
+        merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
+                            repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+        if merged is not None:
+            return TreeEntry(theirs.mode, b"", repo.write(b"blob", merged.content))
+    return theirs if theirs is not None else ours

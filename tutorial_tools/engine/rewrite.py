@@ -1,0 +1,397 @@
+"""History editing: change one step, carry the change through every later step, move every tag.
+
+The flow of every rewrite (`apply`, `save`, `continue`):
+
+1. compute the new trees of the changed step and every later one (`carry`), on objects only;
+2. on a conflict, stop: `.tutorial/rewrite.json` records where, the work tree shows the
+   conflicted step, and nothing else has changed (`continue` or `abort` go on from there);
+3. otherwise record an operation-log entry with the step files as they were, write the new
+   step files, and build: the branch and all tags move in one transaction.
+
+A crash before 3 leaves the old state (plus, at most, a resumable stop); a crash inside 3
+leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutorial build`
+(or `tutorial undo`) settles. Tags never move one by one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import stepfile
+from ..errors import DirtyWorkTree, PatchError, StepFileError, TutorialError
+from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
+from ..gitstore.merge import (
+    attach_head,
+    detach_head,
+    move_worktree,
+    reset_worktree,
+    snapshot_worktree,
+)
+from ..gitstore.objects import split_object
+from ..manifest import Manifest, load
+from ..oplog import OpLog
+from ..patch import PatchSyntaxError, parse_patch
+from ..project import STATE_DIR
+from ..reporter import Reporter
+from .build import BuildResult, built_steps
+from .build import build as run_build
+from .carry import Resolutions, carry
+from .treepatch import apply_to_tree
+
+REWRITE = "rewrite.json"
+EDIT = "edit.json"
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    status: str  # "done", "stopped", "dry-run" or "unchanged"
+    changed: tuple[str, ...] = ()  # steps whose commits change
+    conflict_step: str | None = None
+    conflicts: tuple[str, ...] = ()
+    would_conflict: tuple[str, ...] = ()  # dry run: steps that would stop
+    reused: tuple[str, ...] = ()  # steps where a remembered resolution applied
+    build: BuildResult | None = None
+    worktree: str | None = None
+
+
+@dataclass
+class _History:
+    manifest: Manifest
+    repo: Repository
+    commits: list[str]
+    trees: list[str]
+    tip: str
+    branch_ref: str
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.manifest.steps]
+
+    def index(self, ref: str) -> int:
+        return self.labels.index(self.manifest.step(ref).label)
+
+    def parent_tree(self, i: int, new: dict[int, str]) -> str:
+        if i == 0:
+            return EMPTY_TREE
+        return new.get(i - 1, self.trees[i - 1])
+
+
+def _state_path(manifest: Manifest, name: str) -> Path:
+    return manifest.root / STATE_DIR / name
+
+
+def _read_state(manifest: Manifest, name: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_state_path(manifest, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_state(manifest: Manifest, name: str, data: dict[str, Any] | None) -> None:
+    path = _state_path(manifest, name)
+    if data is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def rewrite_in_progress(manifest: Manifest) -> dict[str, Any] | None:
+    """For `status --json`: the stopped rewrite's step, conflicted files and work tree."""
+    state = _read_state(manifest, REWRITE)
+    if state is None:
+        return None
+    return {"step": state["labels"][state["stopped_at"]], "conflicts": state["conflicts"],
+            "worktree": str(manifest.repo_path), "command": state["command"]}
+
+
+def editing(manifest: Manifest) -> str | None:
+    state = _read_state(manifest, EDIT)
+    return str(state["step"]) if state else None
+
+
+def _open(manifest: Manifest) -> _History:
+    if not (manifest.repo_path / ".git").exists():
+        raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
+    repo = Repository(manifest.repo_path)
+    built = built_steps(manifest, repo)
+    if any(b is None for b in built) or not built:
+        repo.close()
+        raise TutorialError("chapters/ has changes the built history does not have yet",
+                            "Run `tutorial build` first, then edit.")
+    commits = [b.commit for b in built if b]
+    trees = [split_object(repo.read_kind(c, b"commit"))[0][0].value.decode() for c in commits]
+    branch_ref = f"refs/heads/{manifest.branch}"
+    current = repo.refs(branch_ref).get(branch_ref)
+    if current != commits[-1]:
+        repo.close()
+        raise TutorialError(f"branch {manifest.branch} in {manifest.repo_path} is not where "
+                            "the last build left it", "Run `tutorial build` (or `tutorial "
+                            "status` to see what moved) first.")
+    return _History(manifest, repo, commits, trees, commits[-1], branch_ref)
+
+
+def _require_idle(manifest: Manifest) -> None:
+    state = _read_state(manifest, REWRITE)
+    if state is not None:
+        step = state["labels"][state["stopped_at"]]
+        raise TutorialError(f"a rewrite is stopped at step {step} (`{state['command']}`)",
+                            "Resolve it and run `tutorial continue`, or `tutorial abort`.")
+
+
+def _require_clean(h: _History) -> None:
+    assert h.repo.work_tree is not None
+    dirty = h.repo.dirty_files()
+    if dirty:
+        raise DirtyWorkTree(h.repo.work_tree, dirty, "Nothing was changed. To fold these edits "
+                            "into a step, use `tutorial edit STEP` then `tutorial save`.")
+    head_ref, _ = h.repo.head()
+    if head_ref != h.branch_ref:
+        raise TutorialError(f"{h.repo.work_tree} is not on branch {h.manifest.branch}",
+                            "Run `tutorial save` or `tutorial abort` if you are editing a step, "
+                            f"or `git -C {h.repo.work_tree} checkout {h.manifest.branch}`.")
+
+
+# -- the commands -------------------------------------------------------------------------
+
+
+def apply_patch(manifest: Manifest, step: str, patch: bytes, reporter: Reporter, *,
+                command: str, dry_run: bool = False) -> RewriteResult:
+    """Apply a diff to STEP's tree and carry it through every later step."""
+    _require_idle(manifest)
+    if editing(manifest):
+        raise TutorialError(f"step {editing(manifest)} is being edited",
+                            "Run `tutorial save` first (or `tutorial abort`).")
+    h = _open(manifest)
+    with h.repo:
+        i = h.index(step)
+        try:
+            files = parse_patch(patch)
+        except PatchSyntaxError as e:
+            raise TutorialError(f"the patch is malformed at line {e.line}: {e.reason}") from e
+        if not files:
+            raise TutorialError("the patch changes no file",
+                                "Give a unified or git diff (`git diff > fix.patch`).")
+        tree = MutableTree(h.repo, h.trees[i])
+        try:
+            apply_to_tree(h.repo, tree, files, h.labels[i])
+        except PatchError as e:
+            raise PatchError(h.labels[i], e.path, e.hunk, "the patch does not apply: "
+                             + e.message.split(": ", 1)[-1]) from e
+        new_tree = tree.write()
+        if not dry_run:
+            _require_clean(h)
+        return _start(h, i, new_tree, command, reporter, {"head": "branch"}, None, dry_run)
+
+
+def edit(manifest: Manifest, step: str) -> str:
+    """Put STEP in the built repository's work tree for editing; returns its path."""
+    _require_idle(manifest)
+    current = _read_state(manifest, EDIT)
+    h = _open(manifest)
+    with h.repo:
+        i = h.index(step)
+        assert h.repo.work_tree is not None
+        dirty = h.repo.dirty_files()
+        if dirty:
+            hint = ("Run `tutorial save` to keep them, or discard them with `git checkout -- .` "
+                    "in the work tree." if current else None)
+            raise DirtyWorkTree(h.repo.work_tree, dirty, hint)
+        _, head = h.repo.head()
+        if current is None and head != h.tip:
+            raise TutorialError(f"{h.repo.work_tree} is not at the last step",
+                                f"Check out {manifest.branch} there first.")
+        h.repo.checkout_tree(head, h.commits[i])
+        detach_head(h.repo, h.commits[i])
+        _write_state(manifest, EDIT, {"step": h.labels[i], "commit": h.commits[i],
+                                      "tip": h.tip})
+        return str(h.repo.work_tree)
+
+
+def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str | None = None,
+         dry_run: bool = False) -> RewriteResult:
+    """Fold the work tree's edits into the step being edited and carry them forward."""
+    _require_idle(manifest)
+    state = _read_state(manifest, EDIT)
+    if state is None:
+        raise TutorialError("no step is being edited", "Start with `tutorial edit STEP`.")
+    h = _open(manifest)
+    with h.repo:
+        i = h.index(state["step"])
+        new_tree = snapshot_worktree(h.repo, h.trees[i])
+        if dry_run:
+            return _start(h, i, new_tree, command, reporter, {}, message, True)
+        restore = {"head": h.commits[i], "tree": new_tree}
+        reset_worktree(h.repo, h.trees[-1])  # the edits are safe in `new_tree`
+        attach_head(h.repo, h.branch_ref)
+        result = _start(h, i, new_tree, command, reporter, restore, message, False)
+        if result.status == "unchanged":
+            _write_state(manifest, EDIT, None)
+        return result
+
+
+def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
+    """Take the resolved work tree as the stopped step and carry on."""
+    state = _read_state(manifest, REWRITE)
+    if state is None:
+        raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
+    h = _open(manifest)
+    with h.repo:
+        if h.labels != state["labels"]:
+            raise TutorialError("the manifest's steps changed while the rewrite was stopped",
+                                "Run `tutorial abort`.")
+        stopped = state["stopped_at"]
+        resolved = snapshot_worktree(h.repo, state["conflict_tree"])
+        tree = MutableTree(h.repo, resolved)
+        unresolved = [p for p in state["conflicts"] if _has_markers(h.repo, tree, p)]
+        if unresolved:
+            raise TutorialError(
+                f"step {h.labels[stopped]}: still conflicted: {', '.join(unresolved)}",
+                "Edit the files in the work tree to remove the <<<<<<< ======= >>>>>>> "
+                "markers, then run `tutorial continue` again (or `tutorial abort`).")
+        resolutions = _resolutions(h.repo)
+        for path_hex, key in state["pending"]:
+            resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
+        resolutions.save()
+        reset_worktree(h.repo, h.trees[-1])
+        known = {int(k): v for k, v in state["trees"].items()}
+        known[stopped] = resolved
+        return _carry_on(h, state["start"], known, state["command"], reporter,
+                         state["restore"], state.get("message"))
+
+
+def abort(manifest: Manifest) -> str:
+    """Put everything back as it was before the stopped rewrite began."""
+    state = _read_state(manifest, REWRITE)
+    if state is None:
+        raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
+    with Repository(manifest.repo_path) as repo:
+        restore = state["restore"]
+        if "tree" in restore:  # a `save`: back to editing, edits in the work tree
+            reset_worktree(repo, restore["tree"])
+            detach_head(repo, restore["head"])
+        else:
+            reset_worktree(repo, state["old_tip_tree"])
+            attach_head(repo, f"refs/heads/{manifest.branch}")
+    _write_state(manifest, REWRITE, None)
+    return str(state["labels"][state["stopped_at"]])
+
+
+def undo(manifest: Manifest, reporter: Reporter) -> tuple[int, str, BuildResult]:
+    """Undo the last operation not undone yet: its step files come back, then a build."""
+    _require_idle(manifest)
+    if editing(manifest):
+        raise TutorialError("a step is being edited", "Run `tutorial save` or discard first.")
+    log = OpLog(manifest.root)
+    op = log.last_undoable()
+    log.restore(op)
+    result = run_build(load(manifest.path), reporter, force=True)
+    return op.id, op.command, result
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+
+def _resolutions(repo: Repository) -> Resolutions:
+    return Resolutions(repo.git_dir / "tutorial" / "resolutions.json")
+
+
+def _has_markers(repo: Repository, tree: MutableTree, path: str) -> bool:
+    entry = tree.get(path.encode("utf-8", "surrogateescape"))
+    if entry is None or not entry.mode.startswith(b"100"):
+        return False
+    data = repo.read_kind(entry.oid, b"blob")
+    return b"<<<<<<< " in data and b"\n>>>>>>> " in data
+
+
+def _start(h: _History, i: int, new_tree: str, command: str, reporter: Reporter,
+           restore: dict[str, str], message: str | None, dry_run: bool) -> RewriteResult:
+    if dry_run:
+        carried, _ = carry(h.repo, h.trees, i, new_tree, h.labels, _resolutions(h.repo),
+                           keep_going=True)
+        changed = tuple(h.labels[j] for j, t in sorted(carried.trees.items())
+                        if t != h.trees[j] or (j == i and message))
+        return RewriteResult("dry-run", changed,
+                             would_conflict=tuple(h.labels[j] for j in carried.conflicted),
+                             reused=tuple(h.labels[j] for j in carried.reused))
+    return _carry_on(h, i, {}, command, reporter, restore, message, first_tree=new_tree)
+
+
+def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
+              reporter: Reporter, restore: dict[str, str], message: str | None, *,
+              first_tree: str | None = None) -> RewriteResult:
+    resolutions = _resolutions(h.repo)
+    new_tree = first_tree if first_tree is not None else known[start]
+    carried, pending = carry(h.repo, h.trees, start, new_tree, h.labels, resolutions,
+                             known=known)
+    reused = tuple(h.labels[j] for j in carried.reused)
+    if carried.conflict is not None:
+        c = carried.conflict
+        h.repo.flush()
+        move_worktree(h.repo, h.trees[-1], c.tree)
+        _write_state(h.manifest, REWRITE, {
+            "command": command, "labels": h.labels, "start": start, "stopped_at": c.index,
+            "trees": {str(k): v for k, v in carried.trees.items() if k < c.index},
+            "conflict_tree": c.tree, "conflicts": list(c.paths),
+            "pending": [[p.path.hex(), p.key] for p in pending],
+            "old_tip": h.tip, "old_tip_tree": h.trees[-1], "restore": restore,
+            "message": message,
+        })
+        return RewriteResult("stopped", conflict_step=h.labels[c.index], conflicts=c.paths,
+                             reused=reused, worktree=str(h.repo.work_tree))
+    return _finish(h, start, carried.trees, command, reporter, message, reused)
+
+
+def _finish(h: _History, start: int, trees: dict[int, str], command: str, reporter: Reporter,
+            message: str | None, reused: tuple[str, ...]) -> RewriteResult:
+    h.repo.flush()  # diff-tree reads the new trees
+    order = sorted(trees)
+    pairs = [(h.parent_tree(j, trees), trees[j]) for j in order]
+    patches = h.repo.diff_trees(pairs)
+    writes: dict[Path, bytes] = {}
+    changed = []
+    for j, patch in zip(order, patches, strict=True):
+        step = h.manifest.steps[j]
+        path = h.manifest.step_file(step)
+        old = path.read_bytes()
+        record = stepfile.load(old, path).with_patch(patch)
+        if j == start and message is not None:
+            record = record.with_message(message.rstrip("\n").encode() + b"\n")
+        new = stepfile.dump(record)
+        if new != old or trees[j] != h.trees[j]:
+            changed.append(step.label)
+        if new != old:
+            writes[path] = new
+    if not writes:
+        _write_state(h.manifest, REWRITE, None)
+        _write_state(h.manifest, EDIT, None)
+        return RewriteResult("unchanged", reused=reused)
+    log = OpLog(h.manifest.root)
+    op = log.begin(command, changed, writes, h.tip)
+    h.repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", h.tip, None)])
+    for path, data in writes.items():
+        tmp = path.with_name(path.name + ".tutorial-tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    _write_state(h.manifest, REWRITE, None)
+    _write_state(h.manifest, EDIT, None)
+    result = run_build(load(h.manifest.path), reporter)
+    log.finish(op, result.tip)
+    return RewriteResult("done", tuple(changed), reused=reused, build=result,
+                         worktree=str(h.repo.work_tree))
+
+
+def read_patch_file(path: str, stdin: bytes | None) -> bytes:
+    """A patch from a file, or from standard input for "-"."""
+    if path == "-":
+        return stdin or b""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise StepFileError(path, None, f"cannot read the patch: {e.strerror}") from e

@@ -1,0 +1,105 @@
+"""The operation log: every rewrite is one entry, holding the files it changed as they were.
+
+`.tutorial/log/<n>.json` describes entry n; `.tutorial/log/<n>/` keeps the bytes of every
+file the operation changed, as they were before it (a file it created is recorded as
+absent). `tutorial undo` puts them back and rebuilds; it can be repeated to go further back.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from .errors import TutorialError
+from .project import STATE_DIR
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    time: str
+    command: str
+    steps: tuple[str, ...]  # the steps it changed
+    files: tuple[str, ...]  # project-relative paths it changed
+    absent: tuple[str, ...]  # of those, the ones that did not exist before
+    old_tip: str | None
+    new_tip: str | None = None
+    done: bool = False
+    undone: bool = False
+
+
+class OpLog:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dir = root / STATE_DIR / "log"
+
+    def _path(self, op_id: int) -> Path:
+        return self.dir / f"{op_id:05d}.json"
+
+    def entries(self) -> list[Operation]:
+        if not self.dir.is_dir():
+            return []
+        ops = []
+        for p in sorted(self.dir.glob("*.json")):
+            data = json.loads(p.read_text(encoding="utf-8"))
+            for key in ("steps", "files", "absent"):
+                data[key] = tuple(data[key])
+            ops.append(Operation(**data))
+        return ops
+
+    def _save(self, op: Operation) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._path(op.id).with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(op), indent=1), encoding="utf-8")
+        tmp.replace(self._path(op.id))
+
+    def begin(self, command: str, steps: Iterable[str], files: Iterable[Path],
+              old_tip: str | None) -> Operation:
+        """Record an operation about to change `files`, keeping their current bytes."""
+        ops = self.entries()
+        op_id = ops[-1].id + 1 if ops else 1
+        keep = self.dir / f"{op_id:05d}"
+        shutil.rmtree(keep, ignore_errors=True)
+        rel, absent = [], []
+        for f in files:
+            r = f.resolve().relative_to(self.root.resolve()).as_posix()
+            rel.append(r)
+            if f.exists():
+                target = keep / r
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, target)
+            else:
+                absent.append(r)
+        op = Operation(op_id, time.strftime("%Y-%m-%d %H:%M:%S"), command, tuple(steps),
+                       tuple(rel), tuple(absent), old_tip)
+        self._save(op)
+        return op
+
+    def finish(self, op: Operation, new_tip: str | None) -> Operation:
+        done = replace(op, new_tip=new_tip, done=True)
+        self._save(done)
+        return done
+
+    def last_undoable(self) -> Operation:
+        for op in reversed(self.entries()):
+            if not op.undone:
+                return op
+        raise TutorialError("nothing to undo", "`tutorial log` lists what was done.")
+
+    def restore(self, op: Operation) -> None:
+        """Put back every file `op` changed, as it was before it."""
+        keep = self.dir / f"{op.id:05d}"
+        for r in op.files:
+            target = self.root / r
+            if r in op.absent:
+                target.unlink(missing_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tutorial-tmp")
+            shutil.copy2(keep / r, tmp)
+            tmp.replace(target)
+        self._save(replace(op, undone=True))
