@@ -190,10 +190,13 @@ def status(ctx: Context, as_json: bool) -> None:
         click.echo(f"  {m.tag}: moved outside tutorial ({m.built[:12]} -> {now})")
     if st.worktree:
         click.echo(f"  work tree {st.worktree} at {st.head}")
-    for path in st.dirty:
+    for path in st.dirty if not st.rewrite else ():
         click.echo(f"  uncommitted: {path}")
     if st.editing:
         click.echo(f"  editing step {st.editing}: `tutorial save` when done")
+    if st.interrupted:
+        click.echo(f"  `{st.interrupted}` was interrupted while writing: finish it with "
+                   "`tutorial continue` or go back with `tutorial abort`")
     if st.rewrite:
         click.echo(f"  rewrite `tutorial {st.rewrite['command']}` stopped at step "
                    f"{st.rewrite['step']}; conflicts: {', '.join(st.rewrite['conflicts'])}")
@@ -341,8 +344,8 @@ def abort(ctx: Context) -> None:
     from .engine import rewrite
 
     with project_lock(ctx.root(), "tutorial abort"):
-        step = rewrite.abort(ctx.manifest(check_files=False))
-    ctx.reporter.info(f"Aborted the rewrite stopped at {step}; nothing was changed.")
+        step = rewrite.abort(ctx.manifest(check_files=False), ctx.reporter)
+    ctx.reporter.info(f"Aborted the rewrite at {step}: everything is as it was before it.")
 
 
 @cli.command()

@@ -1,8 +1,10 @@
 """The operation log: every rewrite is one entry, holding the files it changed as they were.
 
-`.tutorial/log/<n>.json` describes entry n; `.tutorial/log/<n>/` keeps the bytes of every
-file the operation changed, as they were before it (a file it created is recorded as
-absent). `tutorial undo` puts them back and rebuilds; it can be repeated to go further back.
+`.tutorial/log/<n>.json` describes entry n; `.tutorial/log/<n>/before/` keeps the bytes of
+every file the operation changed as they were before it (a file it created is recorded as
+absent), and `<n>/after/` as the operation writes them. `tutorial undo` puts the "before"
+bytes back and rebuilds, and can be repeated to go further back. An entry not marked done
+was interrupted: `tutorial continue` rolls it forward from "after", `tutorial abort` back.
 """
 
 from __future__ import annotations
@@ -57,21 +59,24 @@ class OpLog:
         tmp.write_text(json.dumps(asdict(op), indent=1), encoding="utf-8")
         tmp.replace(self._path(op.id))
 
-    def begin(self, command: str, steps: Iterable[str], files: Iterable[Path],
+    def begin(self, command: str, steps: Iterable[str], writes: dict[Path, bytes],
               old_tip: str | None) -> Operation:
-        """Record an operation about to change `files`, keeping their current bytes."""
+        """Record an operation about to write `writes`, keeping the files' current bytes."""
         ops = self.entries()
         op_id = ops[-1].id + 1 if ops else 1
         keep = self.dir / f"{op_id:05d}"
         shutil.rmtree(keep, ignore_errors=True)
         rel, absent = [], []
-        for f in files:
+        for f, data in writes.items():
             r = f.resolve().relative_to(self.root.resolve()).as_posix()
             rel.append(r)
+            after = keep / "after" / r
+            after.parent.mkdir(parents=True, exist_ok=True)
+            after.write_bytes(data)
             if f.exists():
-                target = keep / r
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, target)
+                before = keep / "before" / r
+                before.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, before)
             else:
                 absent.append(r)
         op = Operation(op_id, time.strftime("%Y-%m-%d %H:%M:%S"), command, tuple(steps),
@@ -84,6 +89,11 @@ class OpLog:
         self._save(done)
         return done
 
+    def interrupted(self) -> Operation | None:
+        """The last operation, if it began and neither finished nor was undone."""
+        ops = self.entries()
+        return ops[-1] if ops and not ops[-1].done and not ops[-1].undone else None
+
     def last_undoable(self) -> Operation:
         for op in reversed(self.entries()):
             if not op.undone:
@@ -92,14 +102,21 @@ class OpLog:
 
     def restore(self, op: Operation) -> None:
         """Put back every file `op` changed, as it was before it."""
-        keep = self.dir / f"{op.id:05d}"
+        self._put(op, "before")
+        self._save(replace(op, undone=True))
+
+    def replay(self, op: Operation) -> None:
+        """Write every file `op` changes, as the operation meant to."""
+        self._put(op, "after")
+
+    def _put(self, op: Operation, side: str) -> None:
+        keep = self.dir / f"{op.id:05d}" / side
         for r in op.files:
             target = self.root / r
-            if r in op.absent:
+            if side == "before" and r in op.absent:
                 target.unlink(missing_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".tutorial-tmp")
             shutil.copy2(keep / r, tmp)
             tmp.replace(target)
-        self._save(replace(op, undone=True))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import stepfile
 from ..errors import DirtyWorkTree, RefsChanged, StepFileError, TutorialError
+from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository, object_id
 from ..gitstore.objects import split_object
 from ..manifest import Manifest, Step
@@ -243,6 +244,7 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
                 "`tutorial build` again.",
             ) from e
         worktree = "updated"
+    checkpoint("build:worktree")
     try:
         repo.update_refs(updates)
     except TutorialError as e:
@@ -253,6 +255,7 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
             f"refs changed while building: {e.message}",
             "Another process moved them. Nothing was changed; run `tutorial build` again.",
         ) from e
+    checkpoint("build:refs")
     _journal(repo, None)
     _save_state(repo, cache, {ref: oid for ref, oid in desired.items() if oid})
     return BuildResult(manifest.repo_path, built, computed, tuple(u.ref for u in updates),

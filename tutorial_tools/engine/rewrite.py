@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import stepfile
 from ..errors import DirtyWorkTree, PatchError, StepFileError, TutorialError
+from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
 from ..gitstore.merge import (
     attach_head,
@@ -138,6 +139,11 @@ def _open(manifest: Manifest) -> _History:
 
 
 def _require_idle(manifest: Manifest) -> None:
+    op = OpLog(manifest.root).interrupted()
+    if op is not None:
+        raise TutorialError(f"the rewrite `tutorial {op.command}` (#{op.id}) was interrupted",
+                            "Finish it with `tutorial continue`, or go back with "
+                            "`tutorial abort`.")
     state = _read_state(manifest, REWRITE)
     if state is not None:
         step = state["labels"][state["stopped_at"]]
@@ -239,6 +245,13 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
 def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
     """Take the resolved work tree as the stopped step and carry on."""
     state = _read_state(manifest, REWRITE)
+    log = OpLog(manifest.root)
+    op = log.interrupted()
+    if state is None and op is not None:  # killed while writing: roll forward
+        log.replay(op)
+        result = run_build(load(manifest.path), reporter, force=True)
+        log.finish(op, result.tip)
+        return RewriteResult("done", op.steps, build=result, worktree=str(result.repo))
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
     h = _open(manifest)
@@ -266,9 +279,15 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
                          state["restore"], state.get("message"))
 
 
-def abort(manifest: Manifest) -> str:
+def abort(manifest: Manifest, reporter: Reporter) -> str:
     """Put everything back as it was before the stopped rewrite began."""
     state = _read_state(manifest, REWRITE)
+    log = OpLog(manifest.root)
+    op = log.interrupted()
+    if state is None and op is not None:  # killed while writing: roll back
+        log.restore(op)
+        run_build(load(manifest.path), reporter, force=True)
+        return f"#{op.id} ({', '.join(op.steps[:3])}{' ...' if len(op.steps) > 3 else ''})"
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
     with Repository(manifest.repo_path) as repo:
@@ -372,15 +391,20 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         _write_state(h.manifest, REWRITE, None)
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
+    checkpoint("rewrite:computed")
     log = OpLog(h.manifest.root)
     op = log.begin(command, changed, writes, h.tip)
     h.repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", h.tip, None)])
-    for path, data in writes.items():
+    checkpoint("rewrite:logged")
+    for n, (path, data) in enumerate(writes.items()):
         tmp = path.with_name(path.name + ".tutorial-tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
+        if n == 0:
+            checkpoint("rewrite:first-file")
     _write_state(h.manifest, REWRITE, None)
     _write_state(h.manifest, EDIT, None)
+    checkpoint("rewrite:files")
     result = run_build(load(h.manifest.path), reporter)
     log.finish(op, result.tip)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,

@@ -9,6 +9,7 @@ from .. import stepfile
 from ..errors import StepFileError
 from ..gitstore import Repository
 from ..manifest import Manifest
+from ..oplog import OpLog
 from .build import built_steps, owned_refs
 from .rewrite import editing, rewrite_in_progress
 
@@ -37,12 +38,13 @@ class Status:
     rewrite: dict[str, Any] | None = None
     problems: tuple[str, ...] = field(default=())
     editing: str | None = None  # the step `tutorial edit` put in the work tree
+    interrupted: str | None = None  # a rewrite killed while writing: continue or abort
 
     @property
     def clean(self) -> bool:
         return self.built and not (self.unbuilt or self.missing_files or self.moved_tags
                                    or self.dirty or self.problems or self.rewrite
-                                   or self.editing)
+                                   or self.editing or self.interrupted)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -90,4 +92,9 @@ def status(manifest: Manifest) -> Status:
         return Status(str(root), str(path), True, len(files), unbuilt, missing, extra,
                       tuple(messages), moved, str(repo.work_tree) if repo.work_tree else None,
                       head, dirty, rewrite_in_progress(manifest), tuple(problems),
-                      editing(manifest))
+                      editing(manifest), _interrupted(manifest))
+
+
+def _interrupted(manifest: Manifest) -> str | None:
+    op = OpLog(manifest.root).interrupted()
+    return f"tutorial {op.command}" if op else None
