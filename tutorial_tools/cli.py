@@ -360,6 +360,60 @@ def undo(ctx: Context) -> None:
                       "back.")
 
 
+def _report_relabel(ctx: Context, result: Any) -> None:
+    if result.build is None:
+        ctx.reporter.info("Nothing to change.")
+        return
+    for old, new in result.renamed:
+        ctx.reporter.info(f"  {old} -> {new}")
+    ctx.reporter.info(f"Changed {len(result.changed)} step(s); {len(result.build.moved)} refs "
+                      "moved in one transaction. Undo with `tutorial undo`.")
+
+
+@cli.group()
+def step() -> None:
+    """Change the sequence of steps: rename or retitle one."""
+
+
+@step.command("rename")
+@click.argument("old")
+@click.argument("new")
+@pass_ctx
+def step_rename(ctx: Context, old: str, new: str) -> None:
+    """Give step OLD the tag NEW (its file and its commit subject follow)."""
+    from .engine import sequence
+
+    with project_lock(ctx.root(), f"tutorial step rename {old} {new}"):
+        result = sequence.rename(ctx.manifest(), old, new, ctx.reporter,
+                                 f"step rename {old} {new}")
+    _report_relabel(ctx, result)
+
+
+@step.command("retitle")
+@click.argument("step_ref", metavar="STEP")
+@click.argument("title")
+@pass_ctx
+def step_retitle(ctx: Context, step_ref: str, title: str) -> None:
+    """Give STEP a new title (and its commit subject, when it follows the template)."""
+    from .engine import sequence
+
+    with project_lock(ctx.root(), f"tutorial step retitle {step_ref}"):
+        result = sequence.retitle(ctx.manifest(), step_ref, title, ctx.reporter,
+                                  f"step retitle {step_ref} {title!r}")
+    _report_relabel(ctx, result)
+
+
+@cli.command()
+@pass_ctx
+def renumber(ctx: Context) -> None:
+    """Re-derive tags like 5a, 5b from chapter numbers (after inserting a chapter)."""
+    from .engine import sequence
+
+    with project_lock(ctx.root(), "tutorial renumber"):
+        result = sequence.renumber(ctx.manifest(), ctx.reporter, "renumber")
+    _report_relabel(ctx, result)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx

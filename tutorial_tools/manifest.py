@@ -387,8 +387,18 @@ def _step(c: _Checker, seq: list[Any], si: int, node: Any, chapter: int, ctitle:
 # -- writing ---------------------------------------------------------------------------
 
 
+def from_text(path: Path, text: str) -> Manifest:
+    """Validate manifest text that is not (yet) on disk."""
+    return _validate(path, _yaml().load(text), False, text)
+
+
 def edit(path: Path, change: Callable[[CommentedMap], None]) -> None:
     """Change the manifest in place, keeping the author's comments and layout."""
+    path.write_text(edited(path, change), encoding="utf-8")
+
+
+def edited(path: Path, change: Callable[[CommentedMap], None]) -> str:
+    """The manifest's text after `change`, validated, with comments and layout kept."""
     yaml = _yaml()
     yaml.preserve_quotes = True
     data = yaml.load(path.read_text(encoding="utf-8"))
@@ -396,7 +406,7 @@ def edit(path: Path, change: Callable[[CommentedMap], None]) -> None:
     out = io.StringIO()
     yaml.dump(data, out)
     _validate(path, _yaml().load(out.getvalue()), False, out.getvalue())
-    path.write_text(out.getvalue(), encoding="utf-8")
+    return out.getvalue()
 
 
 def dump_new(path: Path, data: CommentedMap, header: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -28,6 +28,7 @@ class Operation:
     steps: tuple[str, ...]  # the steps it changed
     files: tuple[str, ...]  # project-relative paths it changed
     absent: tuple[str, ...]  # of those, the ones that did not exist before
+    removes: tuple[str, ...]  # of those, the ones the operation deletes
     old_tip: str | None
     new_tip: str | None = None
     done: bool = False
@@ -48,8 +49,8 @@ class OpLog:
         ops = []
         for p in sorted(self.dir.glob("*.json")):
             data = json.loads(p.read_text(encoding="utf-8"))
-            for key in ("steps", "files", "absent"):
-                data[key] = tuple(data[key])
+            for key in ("steps", "files", "absent", "removes"):
+                data[key] = tuple(data.get(key, ()))
             ops.append(Operation(**data))
         return ops
 
@@ -59,20 +60,24 @@ class OpLog:
         tmp.write_text(json.dumps(asdict(op), indent=1), encoding="utf-8")
         tmp.replace(self._path(op.id))
 
-    def begin(self, command: str, steps: Iterable[str], writes: dict[Path, bytes],
+    def begin(self, command: str, steps: Iterable[str], writes: Mapping[Path, bytes | None],
               old_tip: str | None) -> Operation:
-        """Record an operation about to write `writes`, keeping the files' current bytes."""
+        """Record an operation about to write `writes` (None: delete the file), keeping the
+        files' current bytes."""
         ops = self.entries()
         op_id = ops[-1].id + 1 if ops else 1
         keep = self.dir / f"{op_id:05d}"
         shutil.rmtree(keep, ignore_errors=True)
-        rel, absent = [], []
+        rel, absent, removes = [], [], []
         for f, data in writes.items():
             r = f.resolve().relative_to(self.root.resolve()).as_posix()
             rel.append(r)
-            after = keep / "after" / r
-            after.parent.mkdir(parents=True, exist_ok=True)
-            after.write_bytes(data)
+            if data is None:
+                removes.append(r)
+            else:
+                after = keep / "after" / r
+                after.parent.mkdir(parents=True, exist_ok=True)
+                after.write_bytes(data)
             if f.exists():
                 before = keep / "before" / r
                 before.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +85,7 @@ class OpLog:
             else:
                 absent.append(r)
         op = Operation(op_id, time.strftime("%Y-%m-%d %H:%M:%S"), command, tuple(steps),
-                       tuple(rel), tuple(absent), old_tip)
+                       tuple(rel), tuple(absent), tuple(removes), old_tip)
         self._save(op)
         return op
 
@@ -113,7 +118,7 @@ class OpLog:
         keep = self.dir / f"{op.id:05d}" / side
         for r in op.files:
             target = self.root / r
-            if side == "before" and r in op.absent:
+            if r in (op.absent if side == "before" else op.removes):
                 target.unlink(missing_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -392,23 +393,35 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
-    log = OpLog(h.manifest.root)
-    op = log.begin(command, changed, writes, h.tip)
-    h.repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", h.tip, None)])
-    checkpoint("rewrite:logged")
-    for n, (path, data) in enumerate(writes.items()):
-        tmp = path.with_name(path.name + ".tutorial-tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        if n == 0:
-            checkpoint("rewrite:first-file")
-    _write_state(h.manifest, REWRITE, None)
-    _write_state(h.manifest, EDIT, None)
-    checkpoint("rewrite:files")
-    result = run_build(load(h.manifest.path), reporter)
-    log.finish(op, result.tip)
+    result = publish(h.manifest, h.repo, h.tip, command, changed, dict(writes), reporter)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,
                          worktree=str(h.repo.work_tree))
+
+
+def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
+            steps: Sequence[str], writes: dict[Path, bytes | None], reporter: Reporter,
+            ) -> BuildResult:
+    """Log the operation, write (or delete) the files, then build: refs move at once."""
+    log = OpLog(manifest.root)
+    op = log.begin(command, steps, writes, tip)
+    repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
+    checkpoint("rewrite:logged")
+    for n, (path, data) in enumerate(writes.items()):
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tutorial-tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        if n == 0:
+            checkpoint("rewrite:first-file")
+    _write_state(manifest, REWRITE, None)
+    _write_state(manifest, EDIT, None)
+    checkpoint("rewrite:files")
+    result = run_build(load(manifest.path), reporter)
+    log.finish(op, result.tip)
+    return result
 
 
 def read_patch_file(path: str, stdin: bytes | None) -> bytes:
