@@ -79,3 +79,62 @@ def test_rename_refuses_bad_names(project: Path, new: str, message: str) -> None
     with pytest.raises(TutorialError, match=message):
         sequence.rename(_load(project), "1b", new, Recorder(), "rename")
     assert git(project / "build" / "repo", "show-ref", "--tags", "--heads") == before
+
+
+def _tree_files(root: Path, rev: str) -> dict[str, str]:
+    repo = root / "build" / "repo"
+    names = git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
+    return {n: git(repo, "show", f"{rev}:{n}") for n in names}
+
+
+@pytest.fixture
+def independent(tmp_path: Path) -> Path:
+    """Each step adds its own file, so any order merges cleanly."""
+    src = Repo(tmp_path / "src")
+    for n, tag in enumerate(("1a", "1b", "1c", "2a")):
+        src.write(f"f{n}.txt", f"{tag}\n")
+        src.commit(f"Chapter {tag[0]}: Part ({tag})", tag=tag)
+    root = tmp_path / "project"
+    importer.import_repository(str(src.path), root, Recorder())
+    build_mod.build(_load(root), Recorder())
+    return root
+
+
+def test_drop_removes_the_change_from_every_later_step(independent: Path) -> None:
+    sequence.drop(_load(independent), "1b", Recorder(), "step drop 1b")
+    assert "1b" not in _tags(independent)
+    assert set(_tree_files(independent, "2a")) == {"f0.txt", "f2.txt", "f3.txt"}
+    assert not (independent / "chapters" / "01-part" / "1b.patch").exists()
+
+
+def test_add_empty_and_with_a_patch(independent: Path) -> None:
+    before = _tree_files(independent, "2a")
+    sequence.add(_load(independent), "1z", "1c", "Nothing yet", None, Recorder(), "add")
+    assert _tree_files(independent, "1z") == _tree_files(independent, "1c")
+    assert _tree_files(independent, "2a") == before
+    patch = (b"diff --git a/new.txt b/new.txt\nnew file mode 100644\n--- /dev/null\n"
+             b"+++ b/new.txt\n@@ -0,0 +1 @@\n+new\n")
+    sequence.add(_load(independent), "1y", "1a", None, patch, Recorder(), "add")
+    assert _tree_files(independent, "2a") == {**before, "new.txt": "new"}
+    assert "new.txt" not in _tree_files(independent, "1a")
+    labels = [s.label for s in _load(independent).steps]
+    assert labels == ["1a", "1y", "1b", "1c", "1z", "2a"]
+
+
+def test_move_reorders_and_remerges(independent: Path) -> None:
+    sequence.move(_load(independent), "2a", "1a", Recorder(), "move")
+    assert set(_tree_files(independent, "2a")) == {"f0.txt", "f3.txt"}
+    assert set(_tree_files(independent, "1c")) == {"f0.txt", "f1.txt", "f2.txt", "f3.txt"}
+    assert [s.label for s in _load(independent).steps] == ["1a", "2a", "1b", "1c"]
+
+
+def test_dry_run_and_conflicting_drop_change_nothing(project: Path) -> None:
+    repo = project / "build" / "repo"
+    before = git(repo, "show-ref", "--tags", "--heads")
+    manifest_text = (project / "tutorial.yaml").read_text()
+    result = sequence.drop(_load(project), "1a", Recorder(), "drop", dry_run=True)
+    assert result.would_conflict == ("1b",)
+    with pytest.raises(TutorialError, match="does not merge"):
+        sequence.drop(_load(project), "1a", Recorder(), "drop")
+    assert git(repo, "show-ref", "--tags", "--heads") == before
+    assert (project / "tutorial.yaml").read_text() == manifest_text

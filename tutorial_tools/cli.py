@@ -372,7 +372,70 @@ def _report_relabel(ctx: Context, result: Any) -> None:
 
 @cli.group()
 def step() -> None:
-    """Change the sequence of steps: rename or retitle one."""
+    """Change the sequence of steps: add, drop, move, rename or retitle one."""
+
+
+def _report_resequence(ctx: Context, result: Any, dry_run: bool) -> None:
+    if dry_run:
+        ctx.reporter.info(f"Would change {len(result.changed)} step(s): "
+                          f"{', '.join(result.changed) or '-'}")
+        if result.would_conflict:
+            ctx.reporter.info(f"Would conflict at: {', '.join(result.would_conflict)}")
+        return
+    ctx.reporter.info(f"Changed {len(result.changed)} step(s); {len(result.build.moved)} refs "
+                      "moved in one transaction. Undo with `tutorial undo`.")
+
+
+@step.command("add")
+@click.argument("tag")
+@click.option("--after", required=True, metavar="STEP", help="The step it follows.")
+@click.option("--title", help="Its title (default: its chapter's).")
+@click.option("--patch", "patch_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Its change, as a diff (default: none, an empty step).")
+@click.option("--dry-run", is_flag=True, help="Say what would change or conflict.")
+@pass_ctx
+def step_add(ctx: Context, tag: str, after: str, title: str | None, patch_file: str | None,
+             dry_run: bool) -> None:
+    """Insert a step TAG after a step; later steps are re-merged on top of its change."""
+    from .engine import rewrite, sequence
+
+    data = None
+    if patch_file is not None:
+        data = rewrite.read_patch_file(
+            patch_file, sys.stdin.buffer.read() if patch_file == "-" else None)
+    with project_lock(ctx.root(), f"tutorial step add {tag}"):
+        result = sequence.add(ctx.manifest(), tag, after, title, data, ctx.reporter,
+                              f"step add {tag} --after {after}", dry_run=dry_run)
+    _report_resequence(ctx, result, dry_run)
+
+
+@step.command("drop")
+@click.argument("step_ref", metavar="STEP")
+@click.option("--dry-run", is_flag=True, help="Say what would change or conflict.")
+@pass_ctx
+def step_drop(ctx: Context, step_ref: str, dry_run: bool) -> None:
+    """Remove STEP; its change folds into nothing and later steps are re-merged."""
+    from .engine import sequence
+
+    with project_lock(ctx.root(), f"tutorial step drop {step_ref}"):
+        result = sequence.drop(ctx.manifest(), step_ref, ctx.reporter, f"step drop {step_ref}",
+                               dry_run=dry_run)
+    _report_resequence(ctx, result, dry_run)
+
+
+@step.command("move")
+@click.argument("step_ref", metavar="STEP")
+@click.option("--after", required=True, metavar="OTHER", help="The step it will follow.")
+@click.option("--dry-run", is_flag=True, help="Say what would change or conflict.")
+@pass_ctx
+def step_move(ctx: Context, step_ref: str, after: str, dry_run: bool) -> None:
+    """Move STEP to just after OTHER; the steps in between are re-merged."""
+    from .engine import sequence
+
+    with project_lock(ctx.root(), f"tutorial step move {step_ref}"):
+        result = sequence.move(ctx.manifest(), step_ref, after, ctx.reporter,
+                               f"step move {step_ref} --after {after}", dry_run=dry_run)
+    _report_resequence(ctx, result, dry_run)
 
 
 @step.command("rename")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..gitstore import MutableTree, Repository, TreeEntry
 from ..gitstore.merge import Change, merge_file, raw_changes
+from ..gitstore.objects import EMPTY_TREE
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,22 @@ class PendingConflict:
 def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
           labels: Sequence[str], resolutions: Resolutions, *,
           known: dict[int, str] | None = None, keep_going: bool = False,
+          bases: Sequence[str] | None = None,
           ) -> tuple[Carried, list[PendingConflict]]:
     """New trees for steps `start`.. when step `start` now has `new_tree`.
 
-    `known` gives trees already settled (a resolved conflict). Stops at the first step that
-    does not merge cleanly, unless `keep_going` (a dry run), which lists them all.
+    Step i's own change is `bases[i]` -> `old_trees[i]` (by default, its parent's old tree:
+    a reordered sequence passes the parents each step had). `start` may be -1 (with the
+    empty tree): every step is replayed. `known` gives trees already settled (a resolved
+    conflict). Stops at the first step that does not merge cleanly, unless `keep_going`
+    (a dry run), which lists them all.
     """
+    if bases is None:
+        bases = [old_trees[i - 1] if i else EMPTY_TREE for i in range(len(old_trees))]
     trees = {start: new_tree, **(known or {})}
     later = range(start + 1, len(old_trees))
-    pairs = [(old_trees[i - 1], old_trees[i]) for i in later]
+    pairs = [(bases[i], old_trees[i]) for i in later]
+    repo.flush()  # git reads the trees: any made in memory must be stored first
     changes = dict(zip(later, raw_changes(repo, pairs), strict=True))
     reused: list[int] = []
     conflicted: list[int] = []
@@ -95,7 +103,7 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
         if i in trees:
             continue
         ours = trees[i - 1]
-        if ours == old_trees[i - 1]:  # the parent came out as it was: so does the step
+        if ours == bases[i]:  # the parent came out as it was: so does the step
             trees[i] = old_trees[i]
             continue
         tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i])
@@ -107,6 +115,7 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
                 paths = tuple(c.path.decode("utf-8", "surrogateescape") for c in conflicts)
                 return (Carried(trees, Conflict(i, paths, tree_id), tuple(reused)), conflicts)
             conflicted.append(i)
+    trees.pop(-1, None)
     return Carried(trees, None, tuple(reused), tuple(conflicted)), []
 
 

@@ -139,3 +139,167 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
                 writes[dst] = out
         result = publish(manifest, h.repo, h.tip, command, changed, writes, reporter)
     return RelabelResult(tuple(changed), tuple(renamed), result)
+
+
+# -- adding, dropping and moving steps: later steps are re-merged ---------------------------
+
+
+@dataclass(frozen=True)
+class ResequenceResult:
+    changed: tuple[str, ...]  # steps whose commits change (new labels)
+    would_conflict: tuple[str, ...] = ()
+    build: BuildResult | None = None
+
+
+def drop(manifest: Manifest, ref: str, reporter: Reporter, command: str, *,
+         dry_run: bool = False) -> ResequenceResult:
+    """Remove a step: its change folds into nothing and the later steps are re-merged."""
+    label = manifest.step(ref).label
+    labels = [s.label for s in manifest.steps]
+    order: list[int | None] = [i for i, s in enumerate(labels) if s != label]
+
+    def change(data: Any) -> None:
+        seq, si = _node(data, labels, label)
+        del seq[si]
+
+    return _resequence(manifest, order, change, None, reporter, command, dry_run)
+
+
+def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: bytes | None,
+        reporter: Reporter, command: str, *, dry_run: bool = False) -> ResequenceResult:
+    """Insert a step after AFTER: empty, or with the change PATCH (carried through the rest)."""
+    if (problem := tag_problem(tag)) is not None:
+        raise TutorialError(f"bad tag {tag!r}: {problem}")
+    if any(tag in (s.tag, s.name) for s in manifest.steps):
+        raise TutorialError(f"there is a step {tag!r} already", "Choose another tag.")
+    labels = [s.label for s in manifest.steps]
+    anchor = labels.index(manifest.step(after).label)
+    order: list[int | None] = list(range(len(labels)))
+    order.insert(anchor + 1, None)
+
+    def change(data: Any) -> None:
+        from ruamel.yaml.comments import CommentedMap
+
+        seq, si = _node(data, labels, labels[anchor])
+        node = CommentedMap(tag=tag)
+        if title:
+            node["title"] = title
+        seq.insert(si + 1, node)
+
+    return _resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
+                       dry_run)
+
+
+def move(manifest: Manifest, ref: str, after: str, reporter: Reporter, command: str, *,
+         dry_run: bool = False) -> ResequenceResult:
+    """Move a step to just after AFTER; the steps between are re-merged."""
+    labels = [s.label for s in manifest.steps]
+    label, target = manifest.step(ref).label, manifest.step(after).label
+    if label == target:
+        raise TutorialError("a step cannot move after itself")
+    i = labels.index(label)
+    order: list[int | None] = [j for j in range(len(labels)) if j != i]
+    order.insert(order.index(labels.index(target)) + 1, i)
+
+    def change(data: Any) -> None:
+        seq, si = _node(data, labels, label)
+        node = seq.pop(si)
+        tseq, ti = _node_live(data, target)
+        tseq.insert(ti + 1, node)
+
+    return _resequence(manifest, order, change, None, reporter, command, dry_run)
+
+
+def _node(data: Any, labels: list[str], label: str) -> tuple[Any, int]:
+    """The YAML sequence holding step `label` and its position, before any change."""
+    i = 0
+    for chapter in data["chapters"]:
+        steps = chapter.get("steps", [])
+        for si in range(len(steps)):
+            if labels[i] == label:
+                return steps, si
+            i += 1
+    raise TutorialError(f"no step {label!r}")
+
+
+def _node_live(data: Any, label: str) -> tuple[Any, int]:
+    """Find a step's node by its tag or name in the (possibly changed) YAML."""
+    for chapter in data["chapters"]:
+        steps = chapter.get("steps", [])
+        for si, node in enumerate(steps):
+            if isinstance(node, str) and node == label:
+                return steps, si
+            if not isinstance(node, str) and label in (node.get("tag"), node.get("name")):
+                return steps, si
+    raise TutorialError(f"no step {label!r}")
+
+
+def _resequence(manifest: Manifest, order: list[int | None], change: Any,
+                added: tuple[int, bytes] | None, reporter: Reporter, command: str,
+                dry_run: bool) -> ResequenceResult:
+    from ..gitstore import EMPTY_TREE, MutableTree
+    from ..patch import parse_patch
+    from .carry import carry
+    from .rewrite import _resolutions
+    from .treepatch import apply_to_tree
+
+    _require_idle(manifest)
+    if editing(manifest):
+        raise TutorialError("a step is being edited", "Run `tutorial save` first.")
+    text = edited(manifest.path, change)
+    new_manifest = from_text(manifest.path, text)
+    new_steps = new_manifest.steps
+    h = _open(manifest)
+    with h.repo:
+        own: list[str] = []
+        bases: list[str] = []
+        for j, i in enumerate(order):
+            if i is None:
+                assert added is not None
+                anchor, patch = added
+                tree = MutableTree(h.repo, h.trees[anchor])
+                apply_to_tree(h.repo, tree, parse_patch(patch), new_steps[j].label)
+                own.append(tree.write())
+                bases.append(h.trees[anchor])
+            else:
+                own.append(h.trees[i])
+                bases.append(h.trees[i - 1] if i else EMPTY_TREE)
+        first = next((j for j, i in enumerate(order) if i != j), len(order))
+        start = first - 1
+        begin = own[start] if start >= 0 else EMPTY_TREE
+        carried, _ = carry(h.repo, own, start, begin, [s.label for s in new_steps],
+                           _resolutions(h.repo), keep_going=dry_run, bases=bases)
+        labels = [s.label for s in new_steps]
+        if dry_run:
+            return ResequenceResult(tuple(labels[first:]),
+                                    tuple(labels[j] for j in carried.conflicted))
+        if carried.conflict is not None:
+            c = carried.conflict
+            raise TutorialError(
+                f"step {labels[c.index]} does not merge after that change: "
+                f"{', '.join(c.paths)}. Nothing was changed.",
+                "Change the steps in smaller moves, or edit the conflicting step first "
+                "(`tutorial edit`), then try again.")
+        h.repo.flush()
+        trees = {j: carried.trees.get(j, own[j]) for j in range(first, len(order))}
+        pairs = [(trees[j - 1] if j - 1 >= first else (own[j - 1] if j else EMPTY_TREE),
+                  trees[j]) for j in range(first, len(order))]
+        patches = h.repo.diff_trees(pairs)
+        writes: dict[Path, bytes | None] = {manifest.path: text.encode("utf-8")}
+        kept = {new_manifest.step_file(s) for s in new_steps}
+        for old in manifest.steps:
+            if manifest.step_file(old) not in kept:
+                writes[manifest.step_file(old)] = None
+        for j, patch in zip(range(first, len(order)), patches, strict=True):
+            i = order[j]
+            if i is None:
+                assert added is not None
+                base = stepfile.read(manifest.step_file(manifest.steps[added[0]]))
+                record = stepfile.StepCommit(
+                    tuple(hd for hd in base.headers if hd.name in (b"author", b"committer")),
+                    new_manifest.subject(new_steps[j]).encode() + b"\n", patch)
+            else:
+                record = stepfile.read(manifest.step_file(manifest.steps[i])).with_patch(patch)
+            writes[new_manifest.step_file(new_steps[j])] = stepfile.dump(record)
+        result = publish(manifest, h.repo, h.tip, command, labels[first:], writes, reporter)
+    return ResequenceResult(tuple(labels[first:]), (), result)
