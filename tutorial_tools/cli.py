@@ -300,6 +300,29 @@ def apply(ctx: Context, step: str, patch: str, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.argument("patch", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Only show where each hunk would go.")
+@pass_ctx
+def absorb(ctx: Context, patch: str, dry_run: bool) -> None:
+    """Place each hunk of PATCH (made against the last step) at the step that wrote the
+    lines it touches, and carry it forward: all in one rewrite."""
+    from .engine import absorb as absorb_mod
+    from .engine import rewrite
+
+    data = rewrite.read_patch_file(patch, sys.stdin.buffer.read() if patch == "-" else None)
+    with project_lock(ctx.root(), f"tutorial absorb {patch}"):
+        result = absorb_mod.absorb(ctx.manifest(), data, ctx.reporter,
+                                   command=f"absorb {patch}", dry_run=dry_run)
+    for p in result.placements:
+        where = f"{p.path} hunk {p.hunk}" if p.hunk else p.path
+        click.echo(f"  {where} -> {p.step}" if p.step else f"  {where}: left out ({p.reason})")
+    if result.rewrite is not None:
+        _report_rewrite(ctx, result.rewrite)
+    elif not dry_run:
+        ctx.reporter.info("Nothing was placed; nothing changed.")
+
+
+@cli.command()
 @click.argument("step")
 @pass_ctx
 def edit(ctx: Context, step: str) -> None:

@@ -133,3 +133,18 @@ def detach_head(repo: Repository, commit: str) -> None:
 
 def attach_head(repo: Repository, ref: str) -> None:
     repo.git("symbolic-ref", "HEAD", ref)
+
+
+def blame(repo: Repository, commit: str, path: bytes) -> list[str]:
+    """For each line of `path` at `commit`, the commit that last wrote it."""
+    out = repo.git("blame", "--incremental", commit, "--",
+                   path.decode("utf-8", "surrogateescape"))
+    owners: dict[int, str] = {}
+    for line in out.split(b"\n"):
+        parts = line.split(b" ")
+        if len(parts) == 4 and len(parts[0]) == 40:
+            oid, _, final, count = parts
+            start = int(final)
+            for n in range(start, start + int(count)):
+                owners[n] = oid.decode()
+    return [owners[n] for n in sorted(owners)]

@@ -30,6 +30,26 @@ class Hunk:
     old_lines: tuple[bytes, ...]  # each with its line ending, if it has one
     new_lines: tuple[bytes, ...]
     line: int  # where the hunk starts in the patch
+    ops: bytes = b""  # one of b" -+" per line, in order: which lines it removes and adds
+
+    def removed(self) -> list[int]:
+        """The old line numbers (1-based) this hunk removes or changes."""
+        out, n = [], self.old_start
+        for op in self.ops:
+            if op == ord("-"):
+                out.append(n)
+            if op != ord("+"):
+                n += 1
+        return out
+
+    def insertion_neighbours(self) -> list[int]:
+        """For a hunk that only adds lines: the old lines around its first added one."""
+        n = self.old_start if self.old_count else self.old_start + 1
+        for op in self.ops:
+            if op == ord("+"):
+                return [n - 1, n]
+            n += 1
+        return [n - 1, n]
 
 
 @dataclass(frozen=True)
@@ -273,6 +293,7 @@ def _parse_hunk(lines: list[bytes], i: int, base: int) -> tuple[int, Hunk]:
     start = i
     old: list[bytes] = []
     new: list[bytes] = []
+    ops: list[bytes] = []
     last: list[list[bytes]] = []
     i += 1
     while len(old) < old_count or len(new) < new_count:
@@ -286,12 +307,15 @@ def _parse_hunk(lines: list[bytes], i: int, base: int) -> tuple[int, Hunk]:
             old.append(body)
             new.append(body)
             last = [old, new]
+            ops.append(tag)
         elif tag == b"-":
             old.append(body)
             last = [old]
+            ops.append(tag)
         elif tag == b"+":
             new.append(body)
             last = [new]
+            ops.append(tag)
         elif tag == b"\\":
             _drop_newline(last)
         else:
@@ -302,7 +326,8 @@ def _parse_hunk(lines: list[bytes], i: int, base: int) -> tuple[int, Hunk]:
         i += 1
     if len(old) != old_count or len(new) != new_count:
         raise PatchSyntaxError(base + start, "hunk line counts do not match its header")
-    return i, Hunk(old_start, old_count, new_start, new_count, tuple(old), tuple(new), base + start)
+    return i, Hunk(old_start, old_count, new_start, new_count, tuple(old), tuple(new),
+                   base + start, b"".join(ops))
 
 
 def _drop_newline(sides: list[list[bytes]]) -> None:
@@ -331,3 +356,60 @@ def _parse_binary(lines: list[bytes], i: int, base: int) -> tuple[int, BinaryPat
     while i < len(lines) and not lines[i].startswith(b"diff --git "):
         i += 1
     return i, patch
+
+
+def split_hunk(hunk: Hunk, context: int = 3) -> list[Hunk]:
+    """One hunk per run of changed lines, each with up to `context` lines around it.
+
+    git joins changes less than seven lines apart into one hunk; `absorb` needs them
+    apart, since each may belong to a different step.
+    """
+    if not hunk.ops:
+        return [hunk]
+    # For each op: the index of its line in old_lines and new_lines.
+    positions, o, n = [], 0, 0
+    for op in hunk.ops:
+        positions.append((o, n))
+        o += op != ord("+")
+        n += op != ord("-")
+    runs: list[tuple[int, int]] = []
+    for k, op in enumerate(hunk.ops):
+        if op == ord(" "):
+            continue
+        if runs and runs[-1][1] == k - 1:
+            runs[-1] = (runs[-1][0], k)
+        else:
+            runs.append((k, k))
+    if len(runs) <= 1:
+        return [hunk]
+    out = []
+    for first, last in runs:
+        lo, hi = first, last
+        while lo > 0 and first - lo < context and hunk.ops[lo - 1] == ord(" "):
+            lo -= 1
+        while hi + 1 < len(hunk.ops) and hi - last < context and hunk.ops[hi + 1] == ord(" "):
+            hi += 1
+        ops = hunk.ops[lo:hi + 1]
+        o0, n0 = positions[lo]
+        old_count = sum(1 for op in ops if op != ord("+"))
+        new_count = sum(1 for op in ops if op != ord("-"))
+        out.append(Hunk(
+            hunk.old_start + o0 if hunk.old_count else hunk.old_start, old_count,
+            hunk.new_start + n0 if hunk.new_count else hunk.new_start, new_count,
+            hunk.old_lines[o0:o0 + old_count], hunk.new_lines[n0:n0 + new_count],
+            hunk.line, ops,
+        ))
+    return out
+
+
+def trim_context(hunk: Hunk, before: int, after: int) -> Hunk:
+    """The hunk with at most `before` context lines ahead of its changes and `after` behind."""
+    lead = len(hunk.ops) - len(hunk.ops.lstrip(b" "))
+    tail = len(hunk.ops) - len(hunk.ops.rstrip(b" "))
+    drop_lead, drop_tail = max(0, lead - before), max(0, tail - after)
+    ops = hunk.ops[drop_lead:len(hunk.ops) - drop_tail]
+    old_count = hunk.old_count - drop_lead - drop_tail
+    new_count = hunk.new_count - drop_lead - drop_tail
+    return Hunk(hunk.old_start + drop_lead, old_count, hunk.new_start + drop_lead, new_count,
+                hunk.old_lines[drop_lead:drop_lead + old_count],
+                hunk.new_lines[drop_lead:drop_lead + new_count], hunk.line, ops)
