@@ -235,7 +235,7 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
         if dry_run:
             return _start(h, i, new_tree, command, reporter, {}, message, True)
         restore = {"head": h.commits[i], "tree": new_tree}
-        reset_worktree(h.repo, h.trees[-1])  # the edits are safe in `new_tree`
+        reset_worktree(h.repo, h.trees[-1], held=new_tree)  # the edits are safe in `new_tree`
         attach_head(h.repo, h.branch_ref)
         result = _start(h, i, new_tree, command, reporter, restore, message, False)
         if result.status == "unchanged":
@@ -273,7 +273,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         for path_hex, key in state["pending"]:
             resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
         resolutions.save()
-        reset_worktree(h.repo, h.trees[-1])
+        reset_worktree(h.repo, h.trees[-1], held=resolved)
         known = {int(k): v for k, v in state["trees"].items()}
         known[stopped] = resolved
         return _carry_on(h, state["start"], known, state["command"], reporter,
@@ -296,6 +296,7 @@ def abort(manifest: Manifest, reporter: Reporter) -> str:
         if "tree" in restore:  # a `save`: back to editing, edits in the work tree
             reset_worktree(repo, restore["tree"])
             detach_head(repo, restore["head"])
+            repo.git("read-tree", restore["head"])  # unstaged, as they were before `save`
         else:
             reset_worktree(repo, state["old_tip_tree"])
             attach_head(repo, f"refs/heads/{manifest.branch}")

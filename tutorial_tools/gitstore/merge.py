@@ -114,11 +114,15 @@ def repo_base(repo: Repository) -> list[str]:
         [f"--work-tree={repo.work_tree}"] if repo.work_tree else [])
 
 
-def reset_worktree(repo: Repository, tree: str) -> None:
+def reset_worktree(repo: Repository, tree: str, *, held: str | None = None) -> None:
     """Make the index and the work tree hold `tree`, discarding what they held.
 
     Only called once everything they held is saved as objects (see `snapshot_worktree`).
+    `held` is that snapshot: files it has that the index lacks (new, untracked files) are
+    removed too, instead of being left behind in the way of the next checkout.
     """
+    if held is not None:
+        repo.git("read-tree", held)
     repo.git("read-tree", "--reset", "-u", tree)
 
 
