@@ -95,8 +95,12 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
     trees = {start: new_tree, **(known or {})}
     later = range(start + 1, len(old_trees))
     pairs = [(bases[i], old_trees[i]) for i in later]
+    if start >= 0:  # and the edit itself, for the files it renamed
+        pairs.append((old_trees[start], trees[start]))
     repo.flush()  # git reads the trees: any made in memory must be stored first
-    changes = dict(zip(later, raw_changes(repo, pairs), strict=True))
+    diffs = raw_changes(repo, pairs)
+    changes = dict(zip(later, diffs, strict=False))
+    renamed = {c.path: c.new_path for c in diffs[-1] if c.status == "R"} if start >= 0 else {}
     reused: list[int] = []
     conflicted: list[int] = []
     for i in later:
@@ -106,7 +110,8 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
         if ours == bases[i]:  # the parent came out as it was: so does the step
             trees[i] = old_trees[i]
             continue
-        tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i])
+        tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i],
+                                               renamed)
         trees[i] = tree_id
         if used:
             reused.append(i)
@@ -120,7 +125,7 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
 
 
 def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
-                resolutions: Resolutions, label: str,
+                resolutions: Resolutions, label: str, renamed: dict[bytes, bytes],
                 ) -> tuple[str, list[PendingConflict], bool]:
     tree = MutableTree(repo, ours_tree)
     conflicts: list[PendingConflict] = []
@@ -130,25 +135,31 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
         theirs = _entry(ch.new_mode, ch.new_oid)
         # A rename in a later step carries edits made to the file under its old name.
         ours = tree.get(ch.path)
+        target = ch.new_path
+        if ours is None and ch.status in ("M", "T") and ch.path in renamed:
+            # ... and a change to a file the edit renamed goes to its new name, as in git.
+            moved = tree.get(renamed[ch.path])
+            if moved is not None:
+                ours, target = moved, renamed[ch.path]
         result: TreeEntry | None
         if _same(ours, base) or _same(ours, theirs):
             result = theirs
         else:
-            key = Resolutions.key(ch.new_path, base, ours, theirs)
+            key = Resolutions.key(target, base, ours, theirs)
             known, remembered = resolutions.lookup(key)
             if known:
                 result, reused = remembered, True
             else:
                 result = _merge_entries(repo, base, ours, theirs, label)
                 if result is None:
-                    conflicts.append(PendingConflict(ch.new_path, key))
+                    conflicts.append(PendingConflict(target, key))
                     result = _conflict_entry(repo, base, ours, theirs, label)
         if ch.status == "R":
             tree.remove(ch.path)
         if result is None:
-            tree.remove(ch.new_path)
+            tree.remove(target)
         else:
-            tree.set(ch.new_path, result.mode, result.oid)
+            tree.set(target, result.mode, result.oid)
     return tree.write(), conflicts, reused
 
 
