@@ -123,6 +123,61 @@ def test_chapter_numbers_default_to_their_position(tmp_path: Path) -> None:
                                                                        (2, "02-two", 1)]
 
 
+
+VERIFY_SETTINGS = """\
+test: pytest -q
+timeout: 120
+setup: python -m venv "$TUTORIAL_ENV"
+setup_files: [requirements.txt]
+chapters:
+  - title: Intro
+    test: false                  # no tests in the first chapter
+    steps:
+      - 1a
+      - tag: 1b
+        test: ./run-tests.sh     # ... except this step
+  - title: App
+    timeout: 30.5
+    steps:
+      - 2a
+      - tag: 2b
+        setup: false
+      - tag: 2c
+        setup: make env
+        setup_files: [Makefile, ./requirements/]
+        timeout: 5
+"""
+
+
+def test_verify_settings_inherit_from_manifest_to_chapter_to_step(tmp_path: Path) -> None:
+    m = manifest.load(_project(tmp_path, VERIFY_SETTINGS), check_files=False)
+    got = {s.label: (s.test, s.timeout, s.setup, s.setup_files) for s in m.steps}
+    venv = 'python -m venv "$TUTORIAL_ENV"'
+    assert got == {
+        "1a": (None, 120.0, venv, ("requirements.txt",)),
+        "1b": ("./run-tests.sh", 120.0, venv, ("requirements.txt",)),
+        "2a": ("pytest -q", 30.5, venv, ("requirements.txt",)),
+        "2b": ("pytest -q", 30.5, None, ()),
+        "2c": ("pytest -q", 5.0, "make env", ("Makefile", "requirements")),
+    }
+
+
+def test_verify_settings_default_to_none(tmp_path: Path) -> None:
+    m = manifest.load(_project(tmp_path, STEPS + "      - 1a\n"), check_files=False)
+    (step,) = m.steps
+    assert (step.test, step.timeout, step.setup, step.setup_files) == (None, None, None, ())
+
+
+def test_verify_settings_survive_the_manifest_cache(tmp_path: Path) -> None:
+    path = _project(tmp_path, VERIFY_SETTINGS)
+    first = manifest.load(path, check_files=False)
+    assert (path.parent / ".tutorial" / "manifest.json").is_file()
+    again = manifest.load(path, check_files=False)  # from the cache this time
+    assert again == first
+    assert again.step("2c").setup_files == ("Makefile", "requirements")
+    assert hash(again.step("2c")) == hash(first.step("2c"))
+
+
 # -- errors: each with its exact place -------------------------------------------------
 
 STEPS = "chapters:\n  - title: A\n    steps:\n"
@@ -188,6 +243,35 @@ ERRORS = [
                  "slug 'a b' must be letters, digits, '.', '_' or '-'", id="bad-slug"),
     pytest.param("title: x\n", 1, 1, "the manifest needs 'chapters', a list",
                  id="no-chapters"),
+    pytest.param("test: 5\n" + STEPS, 1, 7,
+                 "'test' must be a command (a non-empty string) or false (for no tests)",
+                 id="test-as-number"),
+    pytest.param("test:\n" + STEPS, 1, 1, "'test' needs a command, or false (for no tests)",
+                 id="test-null"),
+    pytest.param("setup: make\nsetup_files: [./a/./b]\n" + STEPS, 2, 15,
+                 "each of 'setup_files' must be a relative path in the step's tree, without "
+                 "'.' or '..' parts", id="setup-files-dot-inside"),
+    pytest.param(STEPS + "      - tag: 1a\n        test: true\n", 5, 15,
+                 "'test' must be a command (a non-empty string) or false (for no tests)",
+                 id="step-test-true"),
+    pytest.param("chapters:\n  - title: A\n    setup: ''\n", 3, 12,
+                 "'setup' must be a command (a non-empty string) or false (for no setup)",
+                 id="setup-empty"),
+    pytest.param("timeout: 0\n" + STEPS, 1, 10,
+                 "'timeout' must be a number of seconds above 0", id="timeout-zero"),
+    pytest.param(STEPS + "      - tag: 1a\n        timeout: '10'\n", 5, 18,
+                 "'timeout' must be a number of seconds above 0", id="timeout-string"),
+    pytest.param("setup: make\nsetup_files: requirements.txt\n" + STEPS, 2, 14,
+                 "'setup_files' must be a list of paths", id="setup-files-not-a-list"),
+    pytest.param("setup: make\nsetup_files: [a, ../b]\n" + STEPS, 2, 18,
+                 "each of 'setup_files' must be a relative path in the step's tree, without "
+                 "'.' or '..' parts", id="setup-files-dotdot"),
+    pytest.param("setup: make\nsetup_files:\n  - /etc/passwd\n" + STEPS, 3, 5,
+                 "each of 'setup_files' must be a relative path in the step's tree, without "
+                 "'.' or '..' parts", id="setup-files-absolute"),
+    pytest.param("setup_files: [requirements.txt]\n" + STEPS, 1, 1,
+                 "'setup_files' needs a 'setup' command: they say when to run it again",
+                 id="setup-files-without-setup"),
     pytest.param("", 1, 1, "the manifest is empty", id="empty"),
 ]
 
@@ -204,10 +288,12 @@ def test_errors_name_line_and_column(tmp_path: Path, text: str, line: int, col: 
 def test_unknown_key_hint_lists_the_known_keys(tmp_path: Path) -> None:
     (tmp_path / "step").mkdir()
     err = _error(tmp_path / "step", STEPS + "      - tag: 1a\n        titel: x\n")
-    assert err.hint == "Known keys: message, name, tag, title"
+    assert err.hint == ("Known keys: message, name, setup, setup_files, tag, test, timeout, "
+                        "title")
     (tmp_path / "top").mkdir()
     err = _error(tmp_path / "top", "title: x\nrepos: y\nchapters: []\n")
-    assert err.hint == "Known keys: branch, chapters, message, repo, title"
+    assert err.hint == ("Known keys: branch, chapters, message, repo, setup, setup_files, test, "
+                        "timeout, title")
 
 
 def test_unknown_placeholder_hint_lists_the_placeholders(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,9 +29,12 @@ DEFAULT_BRANCH = "main"
 DEFAULT_MESSAGE = "Chapter {chapter}: {title} ({tag})"
 PLACEHOLDERS = frozenset({"chapter", "chapter_title", "title", "tag", "name"})
 
-TOP_KEYS = frozenset({"title", "repo", "branch", "message", "chapters"})
-CHAPTER_KEYS = frozenset({"number", "title", "slug", "steps"})
-STEP_KEYS = frozenset({"tag", "name", "title", "message"})
+# How `tutorial verify` tests a step; each may be set for the whole manifest, a chapter or
+# a step, the nearest one winning.
+VERIFY_KEYS = frozenset({"test", "timeout", "setup", "setup_files"})
+TOP_KEYS = frozenset({"title", "repo", "branch", "message", "chapters"}) | VERIFY_KEYS
+CHAPTER_KEYS = frozenset({"number", "title", "slug", "steps"}) | VERIFY_KEYS
+STEP_KEYS = frozenset({"tag", "name", "title", "message"}) | VERIFY_KEYS
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
@@ -47,6 +50,11 @@ class Step:
     chapter: int
     chapter_title: str
     chapter_slug: str
+    # `tutorial verify`, resolved from the step, its chapter and the manifest's top level:
+    test: str | None = None  # the test command; None: no tests
+    timeout: float | None = None  # seconds; None: the verifier's default
+    setup: str | None = None  # the command that builds the step's environment
+    setup_files: tuple[str, ...] = ()  # paths in the step's tree whose content keys it
 
     @property
     def label(self) -> str:
@@ -244,7 +252,7 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
 # the validated model is kept in .tutorial/manifest.json under the text's hash: an
 # unchanged manifest then loads in a millisecond.
 _CACHE = (".tutorial", "manifest.json")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _text_key(text: str) -> str:
@@ -258,7 +266,9 @@ def _cached(path: Path, text: str) -> Manifest | None:
             return None
         m = data["manifest"]
         chapters = tuple(
-            Chapter(c["number"], c["title"], c["slug"], tuple(Step(**s) for s in c["steps"]))
+            Chapter(c["number"], c["title"], c["slug"],
+                    tuple(Step(**{**s, "setup_files": tuple(s["setup_files"])})
+                          for s in c["steps"]))
             for c in m["chapters"])
         return Manifest(path, m["title"], m["repo"], m["branch"], m["message"], chapters)
     except (OSError, ValueError, KeyError, TypeError):
@@ -299,6 +309,7 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
     if unknown := fields - PLACEHOLDERS:
         raise c.fail(top, "message", f"unknown placeholder {{{sorted(unknown)[0]}}}",
                      f"Placeholders: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")
+    top_verify = _verify_settings(c, top, _VerifySettings())
     chapters_node = top.get("chapters")
     if not isinstance(chapters_node, list):
         raise c.fail(top, "chapters" if "chapters" in top else None,
@@ -318,12 +329,14 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
         if slug in slugs:
             raise c.fail(cmap, "slug", f"two chapters share the slug {slug!r}")
         slugs.add(slug)
+        chapter_verify = _verify_settings(c, cmap, top_verify)
         steps_node = cmap.get("steps", [])
         if not isinstance(steps_node, list):
             raise c.fail(cmap, "steps", f"'steps' of chapter {number} must be a list")
         steps = []
         for si, snode in enumerate(steps_node):
-            steps.append(_step(c, steps_node, si, snode, number, ctitle, slug, seen, fields))
+            steps.append(_step(c, steps_node, si, snode, number, ctitle, slug, seen, fields,
+                               chapter_verify))
         chapters.append(Chapter(number, ctitle, slug, tuple(steps)))
     manifest = Manifest(path, title, repo, branch, template, tuple(chapters))
     if check_files:
@@ -344,7 +357,9 @@ def _step_nodes(chapters_node: list[Any]) -> Iterator[tuple[Any, int]]:
 
 
 def _step(c: _Checker, seq: list[Any], si: int, node: Any, chapter: int, ctitle: str,
-          slug: str, seen: dict[str, str], fields: set[str]) -> Step:
+          slug: str, seen: dict[str, str], fields: set[str],
+          inherited: _VerifySettings) -> Step:
+    settings = inherited
     if isinstance(node, str):
         node_map: dict[str, Any] = {"tag": node}
         where: Any = seq
@@ -366,6 +381,7 @@ def _step(c: _Checker, seq: list[Any], si: int, node: Any, chapter: int, ctitle:
         message = node_map.get("message")
         if message is not None and not isinstance(message, str):
             raise c.fail(node_map, "message", "'message' must be a string")
+        settings = _verify_settings(c, node_map, inherited)
     if tag is None and not name:
         raise c.fail(where, None, f"step #{si + 1} of chapter {chapter} needs a 'tag' or a 'name'")
     if tag is not None and (problem := tag_problem(tag)) is not None:
@@ -381,7 +397,66 @@ def _step(c: _Checker, seq: list[Any], si: int, node: Any, chapter: int, ctitle:
     if tag is None and message is None and "tag" in fields:
         raise c.fail(where, None, f"untagged step {name!r} needs a 'message': "
                      "the message template uses {tag}")
-    return Step(tag, name, title, message, chapter, ctitle, slug)
+    return Step(tag, name, title, message, chapter, ctitle, slug, settings.test,
+                settings.timeout, settings.setup, settings.setup_files)
+
+
+@dataclass(frozen=True)
+class _VerifySettings:
+    test: str | None = None
+    timeout: float | None = None
+    setup: str | None = None
+    setup_files: tuple[str, ...] = ()
+
+
+def _verify_settings(c: _Checker, node: dict[str, Any], inherited: _VerifySettings,
+                     ) -> _VerifySettings:
+    """`test`, `timeout`, `setup` and `setup_files` of one level, over the level above."""
+    out = replace(inherited, test=_command(c, node, "test", inherited.test),
+                  setup=_command(c, node, "setup", inherited.setup))
+    if "timeout" in node:
+        value = node["timeout"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise c.fail(node, "timeout", "'timeout' must be a number of seconds above 0")
+        out = replace(out, timeout=float(value))
+    if "setup_files" in node:
+        value = node["setup_files"]
+        if not isinstance(value, list):
+            raise c.fail(node, "setup_files", "'setup_files' must be a list of paths")
+        paths = []
+        for i, item in enumerate(value):
+            path = item.strip() if isinstance(item, str) else ""
+            while path.startswith("./"):
+                path = path[2:]
+            path = path.rstrip("/")
+            if (not path or path.startswith("/")
+                    or any(p in ("", ".", "..") for p in path.split("/"))):
+                raise c.fail(value, i, "each of 'setup_files' must be a relative path in the "
+                             "step's tree, without '.' or '..' parts")
+            paths.append(path)
+        out = replace(out, setup_files=tuple(paths))
+        if out.setup is None:
+            raise c.fail(node, "setup_files", "'setup_files' needs a 'setup' command: they "
+                         "say when to run it again")
+    return out if out.setup is not None else replace(out, setup_files=())
+
+
+def _command(c: _Checker, node: dict[str, Any], key: str, inherited: str | None) -> str | None:
+    """A `test` or `setup` command: a string, or `false` for none (over an inherited one)."""
+    if key not in node:
+        return inherited
+    value = node[key]
+    if value is False:
+        return None
+    if isinstance(value, str) and value.strip():
+        return value
+    if value is None and hasattr(node, "lc"):  # `test:` alone; its null has no useful place
+        line, col = node.lc.key(key)
+        raise ManifestError(c.path, line + 1, col + 1, f"'{key}' needs a command, or false "
+                            f"(for {'no tests' if key == 'test' else 'no setup'})")
+    raise c.fail(node, key, f"'{key}' must be a command (a non-empty string) or false "
+                 f"(for {'no tests' if key == 'test' else 'no setup'})",
+                 "Quote the command if YAML reads it as something else (a number, null, ...).")
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -414,3 +489,4 @@ def dump_new(path: Path, data: CommentedMap, header: str) -> None:
     data.yaml_set_start_comment(header)
     with path.open("w", encoding="utf-8") as f:
         _yaml().dump(data, f)
+
