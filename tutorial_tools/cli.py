@@ -27,7 +27,7 @@ from .engine import status as status_mod
 from .errors import TutorialError
 from .manifest import MANIFEST, Manifest
 from .project import find_project, project_lock
-from .reporter import Advance
+from .reporter import Advance, AdvanceWithStatus
 
 
 class ConsoleReporter:
@@ -55,6 +55,23 @@ class ConsoleReporter:
             return
         with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
             yield bar.update
+
+    @contextmanager
+    def status_progress(self, label: str, total: int) -> Iterator[AdvanceWithStatus]:
+        """A progress bar with a status beside it (e.g. the steps being tested, counts)."""
+        if not self.bars:
+            yield lambda n, status: None
+            return
+        with click.progressbar(length=total, label=label, file=sys.stderr,
+                               item_show_func=lambda status: status) as bar:
+            def update(n: int, status: str) -> None:
+                bar.current_item = status
+                if n:
+                    bar.update(n)
+                else:
+                    bar.render_progress()
+
+            yield update
 
 
 class Context:
@@ -520,6 +537,95 @@ def log(ctx: Context, as_json: bool) -> None:
         steps = ", ".join(op.steps[:6]) + (" ..." if len(op.steps) > 6 else "")
         click.echo(f"#{op.id}  {op.time}  tutorial {op.command}  [{state}]  "
                    f"{old} -> {new}  steps: {steps}")
+
+
+# -- verify and ci --------------------------------------------------------------------------
+
+
+def _shard_option(ctx: click.Context, param: click.Parameter, value: str | None,
+                  ) -> tuple[int, int] | None:
+    from .engine.verify import parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can type it: relative to here when below here."""
+    rel = os.path.relpath(path, Path.cwd())
+    return path.as_posix() if rel.startswith("..") else rel
+
+
+@cli.command()
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.option("--from", "from_step", metavar="STEP", help="STEP and every step after it.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Steps tested at once (default: the number of cores).")
+@click.option("--command", metavar="CMD",
+              help="Run CMD in every selected step instead of its test command, even in "
+                   "steps without tests (like `git rebase -x`).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write a JUnit XML report (one test case per step).")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Write a JSON report.")
+@click.option("--keep-going/--fail-fast", default=True,
+              help="After a failure, test the other steps (default) or stop at once.")
+@click.option("--no-cache", is_flag=True,
+              help="Run every step, even those that passed before with the same tree.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="The time limit of each step's command (default: the manifest's "
+                   "`timeout`, else 600).")
+@click.option("--shard", metavar="K/N", callback=_shard_option,
+              help="Only every N-th selected step, from the K-th (for parallel CI jobs).")
+@pass_ctx
+def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: int | None,
+           command: str | None, junit: Path | None, json_file: Path | None, keep_going: bool,
+           no_cache: bool, timeout: float | None, shard: tuple[int, int] | None) -> None:
+    """Run each step's tests in a checkout of its own; passes are cached by tree."""
+    from .engine import reports
+    from .engine import verify as verify_engine
+    from .errors import StepsFailed
+
+    r = ctx.reporter
+    result = verify_engine.verify(
+        ctx.manifest(), r, steps=steps, from_step=from_step, shard=shard, jobs=jobs,
+        command=command, timeout=timeout, use_cache=not no_cache, fail_fast=not keep_going)
+    for f in result.failures:
+        s = f.step
+        click.secho(f"FAILED {s.label} (chapter {s.chapter}): {verify_engine.describe(f)}",
+                    err=True, fg="red")
+        for line in f.tail.splitlines():
+            click.echo(f"  | {line}", err=True)
+        if f.log is not None:
+            click.echo(f"  full log: {_shown(f.log)}", err=True)
+    for path, text in ((junit, reports.junit_xml), (json_file, reports.json_report)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text(result), encoding="utf-8")
+            r.detail(f"Wrote {path}")
+    count = result.count
+    skipped = count("skipped")
+    extra = (f", {skipped} skipped (no tests)" if skipped else "") + (
+        f", {count('not run')} not run" if count("not run") else "")
+    if not result.ran and not count("not run"):
+        r.info(f"Nothing to run: {count('cached')} step(s) passed before with the same tree, "
+               f"command and setup (cached){extra}.")
+    else:
+        failed = len(result.failures)
+        r.info(f"Verified {len(result.results)} step(s) in {result.seconds:.1f} s with "
+               f"{result.jobs} job(s): {result.ran} ran ({count('passed')} passed, {failed} "
+               f"failed), {count('cached')} cached{extra}.")
+    if not result.ok:
+        labels = [f.step.label for f in result.failures]
+        raise StepsFailed(
+            f"{len(labels)} step(s) failed: {', '.join(labels[:10])}"
+            + (" ..." if len(labels) > 10 else "") if labels else "verify stopped early",
+            "Fix a step with `tutorial edit STEP` and `tutorial save`, then run `tutorial "
+            "verify` again (only the steps whose trees changed run).")
 
 
 def main(argv: list[str] | None = None) -> Any:

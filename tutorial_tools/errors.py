@@ -127,3 +127,7 @@ class LockHeld(TutorialError):
 
 class RefsChanged(TutorialError):
     """Refs moved between reading and writing them (another process was at work)."""
+
+
+class StepsFailed(TutorialError):
+    """`tutorial verify`: steps failed their tests (each was named above the message)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from ..errors import GitError, SourceError
-from .objects import ZERO_ID, object_id
+from .objects import ZERO_ID, object_id, parse_tree, split_object
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -251,6 +251,43 @@ class Repository:
             self.git("read-tree", "-m", "-u", new)
         else:
             self.git("read-tree", "-m", "-u", old, new)
+
+    # -- exporting steps (`tutorial verify`) -------------------------------------------
+
+    def tree_of(self, commit: str) -> str:
+        """The tree a commit records."""
+        headers, _ = split_object(self.read_kind(commit, b"commit"))
+        return headers[0].value.decode()
+
+    def entry_id(self, tree: str, path: str) -> str | None:
+        """The id of the blob or tree at `path` (slash-separated) in `tree`, or None."""
+        oid = tree
+        for part in path.encode("utf-8", "surrogateescape").split(b"/"):
+            kind, data = self.read(oid)
+            if kind != b"tree":
+                return None
+            found = [e.oid for e in parse_tree(data) if e.name == part]
+            if not found:
+                return None
+            oid = found[0]
+        return oid
+
+    def export_tree(self, tree: str, dest: Path, index: Path) -> None:
+        """Check `tree` out into the new folder `dest` as `git checkout` would (modes,
+        symlinks, the tree's own .gitattributes), using the index file `index`.
+
+        Unlike `git archive`, `export-ignore` drops nothing; unlike `git worktree add`, the
+        repository gains no metadata and no hook runs. Safe to call from several threads.
+        """
+        env = {**git_env(), "GIT_INDEX_FILE": str(index)}
+        dest.mkdir(parents=True)
+        for args in (("read-tree", tree), ("checkout-index", "--all", "--force")):
+            proc = subprocess.run(
+                ["git", f"--git-dir={self.git_dir}", f"--work-tree={dest}", *args],
+                capture_output=True, env=env, cwd=dest, stdin=subprocess.DEVNULL,
+            )
+            if proc.returncode != 0:
+                raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
 
 
 _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}

@@ -1,0 +1,190 @@
+"""Running a step's commands for `tutorial verify`: a shell command with a time limit, and
+the environments that setup commands build once and many steps share.
+
+A command runs as `/bin/sh -c CMD` in a session of its own, so on a timeout (or when the
+user interrupts) the whole process group is killed: the shell, the test runner and
+anything they started. Its output goes straight to a log file, never through a pipe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a command ended: its exit code (None when killed at the time limit), its time."""
+
+    exit_code: int | None
+    seconds: float
+    timed_out: bool
+
+
+class Processes:
+    """The process groups running now, so an interrupt can end them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: set[int] = set()
+        self.stopping = False
+
+    def add(self, pgid: int) -> bool:
+        """Track a new group; False (and the group is killed) once `stop` was called."""
+        with self._lock:
+            if not self.stopping:
+                self._groups.add(pgid)
+                return True
+        _kill_group(pgid)
+        return False
+
+    def discard(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.discard(pgid)
+
+    def stop(self) -> None:
+        """Kill every running group, and any started from now on."""
+        with self._lock:
+            self.stopping = True
+            groups = list(self._groups)
+        for pgid in groups:
+            _kill_group(pgid)
+
+
+def _kill_group(pgid: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):  # gone already
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def run_shell(command: str, cwd: Path, env: dict[str, str], timeout: float, log: BinaryIO,
+              processes: Processes) -> Outcome:
+    """Run `command` with `/bin/sh -c` in `cwd`, its output appended to `log`."""
+    log.flush()
+    start = time.perf_counter()
+    proc = subprocess.Popen(["/bin/sh", "-c", command], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    pgid = proc.pid  # a new session: the shell leads its own process group
+    timed_out = threading.Event()
+    seconds = 0.0
+
+    def expire() -> None:
+        timed_out.set()
+        _kill_group(pgid)
+
+    # A timer rather than `proc.wait(timeout)`, which polls and so adds up to 50 ms a step.
+    timer = threading.Timer(timeout, expire)
+    try:
+        if processes.add(pgid):
+            timer.start()
+        # Wait without reaping: while the shell is a zombie its id cannot be reused, so
+        # killing its group (what it left running in the background) is safe.
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        seconds = time.perf_counter() - start
+        timer.cancel()
+        if timer.is_alive():
+            timer.join()
+        _kill_group(pgid)
+    finally:
+        processes.discard(pgid)
+        code = proc.wait()
+    if code == -signal.SIGKILL and (timed_out.is_set() or processes.stopping):
+        return Outcome(None, seconds, timed_out.is_set())  # killed by us, not by itself
+    return Outcome(code, seconds, False)
+
+
+# -- environments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """An environment: the setup command and the content of the files it depends on."""
+
+    command: str
+    files: tuple[tuple[str, str | None], ...]  # (path, blob or tree id; None: missing)
+
+    @property
+    def key(self) -> str:
+        h = hashlib.sha1(b"env-v1\0" + self.command.encode() + b"\0")
+        for path, oid in self.files:
+            h.update(f"{path}\0{oid or '-'}\0".encode())
+        return h.hexdigest()[:16]
+
+
+class SetupFailed(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Environments:
+    """The environments under `root`, each built once per distinct `EnvSpec`.
+
+    One lock per environment, held by threads (a per-key `threading.Lock`) and by
+    processes (`flock` on `<key>.lock`), so steps that share an environment wait for the
+    first to build it. `<key>.ready` marks a finished one: it is reused across runs.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._failed: dict[str, str] = {}  # key -> why, for the rest of this run
+        self.built = 0  # setups run by this object
+
+    def path(self, spec: EnvSpec) -> Path:
+        return self.root / spec.key
+
+    @contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / f"{key}.lock", "w") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                yield
+
+    def ensure(self, spec: EnvSpec, label: str, run: Callable[[Path], Outcome]) -> bool:
+        """Make the environment ready; `run(path)` runs the setup command into `path`.
+
+        Returns whether this call built it. Raises SetupFailed when the setup fails (or
+        failed earlier in this run).
+        """
+        key = spec.key
+        path = self.path(spec)
+        ready = self.root / f"{key}.ready"
+        with self._locked(key):
+            if key in self._failed:
+                raise SetupFailed(self._failed[key])
+            if ready.is_file():
+                return False
+            shutil.rmtree(path, ignore_errors=True)  # what a killed setup left
+            path.mkdir(parents=True)
+            outcome = run(path)
+            if outcome.exit_code == 0:
+                ready.write_text(json.dumps({"command": spec.command,
+                                             "files": dict(spec.files), "step": label}))
+                with self._guard:
+                    self.built += 1
+                return True
+            shutil.rmtree(path, ignore_errors=True)
+            how = (f"timed out after {outcome.seconds:.1f} s" if outcome.timed_out
+                   else f"exited with code {outcome.exit_code}" if outcome.exit_code is not None
+                   else "was interrupted")
+            why = f"setup `{spec.command}` {how} (at step {label})"
+            if outcome.exit_code is not None or outcome.timed_out:
+                self._failed[key] = why
+            raise SetupFailed(why)
