@@ -231,10 +231,20 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
     h = _open(manifest)
     with h.repo:
         i = h.index(state["step"])
-        new_tree = snapshot_worktree(h.repo, h.trees[i])
+        head_ref, _ = h.repo.head()
+        if head_ref is None:  # detached at the step: the edits are in the work tree
+            new_tree = snapshot_worktree(h.repo, h.trees[i])
+        elif "tree" in state and not h.repo.dirty_files():
+            new_tree = state["tree"]  # an earlier `save` took them, then stopped short
+        else:
+            raise TutorialError(f"{h.repo.work_tree} is on {head_ref}, not at the step being "
+                                f"edited ({state['step']})",
+                                f"Run `tutorial edit {state['step']}` again.")
         if dry_run:
             return _start(h, i, new_tree, command, reporter, {}, message, True)
         restore = {"head": h.commits[i], "tree": new_tree}
+        # Recorded before the work tree leaves the edits: a crash from here on loses nothing.
+        _write_state(manifest, EDIT, {**state, "tree": new_tree})
         reset_worktree(h.repo, h.trees[-1], held=new_tree)  # the edits are safe in `new_tree`
         attach_head(h.repo, h.branch_ref)
         result = _start(h, i, new_tree, command, reporter, restore, message, False)
@@ -248,9 +258,11 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
     state = _read_state(manifest, REWRITE)
     log = OpLog(manifest.root)
     op = log.interrupted()
-    if state is None and op is not None:  # killed while writing: roll forward
+    if op is not None:  # killed while writing: roll forward
         log.replay(op)
         result = run_build(load(manifest.path), reporter, force=True)
+        _write_state(manifest, REWRITE, None)
+        _write_state(manifest, EDIT, None)
         log.finish(op, result.tip)
         return RewriteResult("done", op.steps, build=result, worktree=str(result.repo))
     if state is None:
@@ -261,7 +273,14 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
             raise TutorialError("the manifest's steps changed while the rewrite was stopped",
                                 "Run `tutorial abort`.")
         stopped = state["stopped_at"]
-        resolved = snapshot_worktree(h.repo, state["conflict_tree"])
+        if "resolved" in state:  # an earlier `continue` took the resolution, then stopped short
+            assert h.repo.work_tree is not None
+            dirty = h.repo.dirty_files()
+            if dirty:
+                raise DirtyWorkTree(h.repo.work_tree, dirty)
+            resolved = state["resolved"]
+        else:
+            resolved = snapshot_worktree(h.repo, state["conflict_tree"])
         tree = MutableTree(h.repo, resolved)
         unresolved = [p for p in state["conflicts"] if _has_markers(h.repo, tree, p)]
         if unresolved:
@@ -273,6 +292,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         for path_hex, key in state["pending"]:
             resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
         resolutions.save()
+        _write_state(manifest, REWRITE, {**state, "resolved": resolved})
         reset_worktree(h.repo, h.trees[-1], held=resolved)
         known = {int(k): v for k, v in state["trees"].items()}
         known[stopped] = resolved
@@ -285,23 +305,37 @@ def abort(manifest: Manifest, reporter: Reporter) -> str:
     state = _read_state(manifest, REWRITE)
     log = OpLog(manifest.root)
     op = log.interrupted()
-    if state is None and op is not None:  # killed while writing: roll back
+    if op is not None:  # killed while writing: roll back
         log.restore(op)
         run_build(load(manifest.path), reporter, force=True)
+        _write_state(manifest, REWRITE, None)
+        edit_state = _read_state(manifest, EDIT)
+        if edit_state is not None and "tree" in edit_state:  # a `save`: its edits return
+            _back_to_editing(manifest, edit_state["commit"], edit_state["tree"])
         return f"#{op.id} ({', '.join(op.steps[:3])}{' ...' if len(op.steps) > 3 else ''})"
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
-    with Repository(manifest.repo_path) as repo:
-        restore = state["restore"]
-        if "tree" in restore:  # a `save`: back to editing, edits in the work tree
-            reset_worktree(repo, restore["tree"])
-            detach_head(repo, restore["head"])
-            repo.git("read-tree", restore["head"])  # unstaged, as they were before `save`
-        else:
+    restore = state["restore"]
+    if "tree" in restore:  # a `save`: back to editing, edits in the work tree
+        _back_to_editing(manifest, restore["head"], restore["tree"])
+    else:
+        with Repository(manifest.repo_path) as repo:
             reset_worktree(repo, state["old_tip_tree"])
             attach_head(repo, f"refs/heads/{manifest.branch}")
     _write_state(manifest, REWRITE, None)
     return str(state["labels"][state["stopped_at"]])
+
+
+def _back_to_editing(manifest: Manifest, commit: str, tree: str) -> None:
+    """After an aborted `save`: the step's `commit` in the work tree again, with the edits
+    `save` took (`tree`), unstaged as they were."""
+    with Repository(manifest.repo_path) as repo:
+        reset_worktree(repo, tree)
+        detach_head(repo, commit)
+        repo.git("read-tree", commit)
+    state = _read_state(manifest, EDIT)
+    if state is not None:
+        _write_state(manifest, EDIT, {k: v for k, v in state.items() if k != "tree"})
 
 
 def undo(manifest: Manifest, reporter: Reporter) -> tuple[int, str, BuildResult]:
@@ -417,10 +451,12 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
             tmp.replace(path)
         if n == 0:
             checkpoint("rewrite:first-file")
-    _write_state(manifest, REWRITE, None)
-    _write_state(manifest, EDIT, None)
     checkpoint("rewrite:files")
     result = run_build(load(manifest.path), reporter)
+    # Until the refs have moved, a stopped rewrite's or an edit's state stays: `abort` of
+    # an interrupted `save` gives the edits back from it.
+    _write_state(manifest, REWRITE, None)
+    _write_state(manifest, EDIT, None)
     log.finish(op, result.tip)
     return result
 
