@@ -628,6 +628,37 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
             "verify` again (only the steps whose trees changed run).")
 
 
+@cli.command()
+@click.option("--provider", type=click.Choice(["github"]), default="github", show_default=True,
+              help="The CI service.")
+@click.option("--shards", type=click.IntRange(min=1), metavar="N",
+              help="Parallel jobs (default: one per 25 steps, at most 20).")
+@click.option("--install", metavar="SPEC",
+              help="What the jobs `pip install` to get tutorial-tools (default: this version "
+                   "from PyPI; e.g. a git URL).")
+@click.option("--python", "python_version", default="3.12", show_default=True,
+              metavar="VERSION", help="The Python the jobs use.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the workflow; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite a workflow `tutorial ci` did not write.")
+@pass_ctx
+def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
+       python_version: str, to_stdout: bool, force: bool) -> None:
+    """Write a CI workflow that builds the history and verifies every step in parallel."""
+    from .engine import ci as ci_engine
+
+    manifest = ctx.manifest(check_files=False)
+    workflow = ci_engine.github_workflow(manifest, shards=shards, install=install,
+                                         python=python_version)
+    if to_stdout:
+        click.echo(workflow.text, nl=False)
+        return
+    done = ci_engine.write_workflow(workflow, force=force)
+    ctx.reporter.info(f"{done.capitalize()} {_shown(workflow.path)}: {len(manifest.steps)} "
+                      f"steps over {workflow.shards} parallel job(s).")
+    if done != "unchanged":
+        ctx.reporter.info("Next: commit it; each push then builds and verifies every step.")
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; map failures to exit codes and messages for people."""
     try:
