@@ -856,3 +856,19 @@ def test_fix_renaming_a_file_that_later_steps_edit(
     assert [tree_of(root, t) for t in CONFLICT_TAGS[2:]] == expected
     assert "util line 25: changed at 1d" in show(root, "2c", "helpers.py")
     assert not has(root, "2c", "util.py")
+
+
+def test_rename_into_a_folder_the_fix_did_not_touch(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    steps: list[Files] = [
+        {"top.txt": "".join(lines(10, "top")), "pkg/sub/x.txt": "x\n", "other.txt": "o\n"},
+        {"top.txt": None, "pkg/sub/top.txt": "".join(lines(10, "top"))},  # 1b: a rename
+        {"pkg/sub/x.txt": "x\ny\n"},  # 1c
+    ]
+    root = make_project(tmp_path, steps)
+    patch = fix_patch(root, tmp_path, "1a", {"other.txt": lambda _: "o, fixed\n"})
+    expected = rebased_trees(root, tmp_path, "1a", patch)
+    code, _, err = tutorial(capsys, root, "apply", "1a", str(patch))
+    assert code == 0, err
+    assert [tree_of(root, t) for t in ("1a", "1b", "1c")] == expected
+    assert show(root, "1c", "other.txt") == "o, fixed"

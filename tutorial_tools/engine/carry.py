@@ -159,6 +159,7 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
         if result is None:
             tree.remove(target)
         else:
+            tree.get(target)  # loads its folders: MutableTree.set fails on unloaded ones
             tree.set(target, result.mode, result.oid)
     return tree.write(), conflicts, reused
 
