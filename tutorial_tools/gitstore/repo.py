@@ -281,13 +281,14 @@ class Repository:
         """
         env = {**git_env(), "GIT_INDEX_FILE": str(index)}
         dest.mkdir(parents=True)
-        for args in (("read-tree", tree), ("checkout-index", "--all", "--force")):
-            proc = subprocess.run(
-                ["git", f"--git-dir={self.git_dir}", f"--work-tree={dest}", *args],
-                capture_output=True, env=env, cwd=dest, stdin=subprocess.DEVNULL,
-            )
-            if proc.returncode != 0:
-                raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
+        # One process: reading the tree into the new, empty index writes every file.
+        args = ("read-tree", "--reset", "-u", tree)
+        proc = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", f"--work-tree={dest}", *args],
+            capture_output=True, env=env, cwd=dest, stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
 
 
 _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
