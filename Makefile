@@ -13,10 +13,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
-## demo: build the bundled demo tutorial's history, show its status and build its site
+## demo: build the bundled demo tutorial's history, show its status, verify its steps and build its site
 demo: $(STAMP)
 	$(TUTORIAL) build
 	$(TUTORIAL) status
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(TUTORIAL) verify
 	$(VENV)/bin/mkdocs build --strict --quiet
 	@echo
 	@echo "The demo's history is in build/repo (try: git -C build/repo log --oneline --decorate)."
@@ -35,6 +36,7 @@ pytest: $(STAMP)
 ## bench: the benchmarks, with their figures
 bench: $(STAMP)
 	$(PY) bench/bench_foundation.py
+	$(PY) bench/bench_verify.py
 
 clean:
 	rm -rf build site .tutorial .pytest_cache .mypy_cache .ruff_cache
