@@ -1,8 +1,9 @@
 """The operation log: every rewrite is one entry, holding the files it changed as they were.
 
-`.tutorial/log/<n>.json` describes entry n; `.tutorial/log/<n>/before/` keeps the bytes of
-every file the operation changed as they were before it (a file it created is recorded as
-absent), and `<n>/after/` as the operation writes them. `tutorial undo` puts the "before"
+`.tutorial/log/<n>.json` describes entry n; `.tutorial/log/<n>/before.zip` keeps the bytes
+of every file the operation changed as they were before it (a file it created is recorded as
+absent), and `<n>/after.zip` as the operation writes them (one archive each, not a file per
+step file: a rewrite of 500 steps writes 2 files, not 1,000). `tutorial undo` puts the "before"
 bytes back and rebuilds, and can be repeated to go further back. An entry not marked done
 was interrupted: `tutorial continue` rolls it forward from "after", `tutorial abort` back.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -68,22 +70,22 @@ class OpLog:
         op_id = ops[-1].id + 1 if ops else 1
         keep = self.dir / f"{op_id:05d}"
         shutil.rmtree(keep, ignore_errors=True)
+        keep.mkdir(parents=True)
         rel, absent, removes = [], [], []
-        for f, data in writes.items():
-            r = f.resolve().relative_to(self.root.resolve()).as_posix()
-            rel.append(r)
-            if data is None:
-                removes.append(r)
-            else:
-                after = keep / "after" / r
-                after.parent.mkdir(parents=True, exist_ok=True)
-                after.write_bytes(data)
-            if f.exists():
-                before = keep / "before" / r
-                before.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, before)
-            else:
-                absent.append(r)
+        root = self.root.resolve()
+        with zipfile.ZipFile(keep / "after.zip", "w") as after, \
+                zipfile.ZipFile(keep / "before.zip", "w") as before:
+            for f, data in writes.items():
+                r = f.resolve().relative_to(root).as_posix()
+                rel.append(r)
+                if data is None:
+                    removes.append(r)
+                else:
+                    after.writestr(r, data)
+                try:
+                    before.writestr(r, f.read_bytes())
+                except FileNotFoundError:
+                    absent.append(r)
         op = Operation(op_id, time.strftime("%Y-%m-%d %H:%M:%S"), command, tuple(steps),
                        tuple(rel), tuple(absent), tuple(removes), old_tip)
         self._save(op)
@@ -115,13 +117,19 @@ class OpLog:
         self._put(op, "after")
 
     def _put(self, op: Operation, side: str) -> None:
-        keep = self.dir / f"{op.id:05d}" / side
-        for r in op.files:
-            target = self.root / r
-            if r in (op.absent if side == "before" else op.removes):
-                target.unlink(missing_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tutorial-tmp")
-            shutil.copy2(keep / r, tmp)
-            tmp.replace(target)
+        keep = self.dir / f"{op.id:05d}"
+        archive = keep / f"{side}.zip"
+        images = zipfile.ZipFile(archive) if archive.exists() else None  # else: a folder
+        try:
+            for r in op.files:
+                target = self.root / r
+                if r in (op.absent if side == "before" else op.removes):
+                    target.unlink(missing_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(target.name + ".tutorial-tmp")
+                tmp.write_bytes(images.read(r) if images else (keep / side / r).read_bytes())
+                tmp.replace(target)
+        finally:
+            if images:
+                images.close()
