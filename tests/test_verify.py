@@ -551,6 +551,11 @@ def test_cli_writes_reports_and_passes_options(project: Path, runs: Path, tmp_pa
                             COUNTING, "--timeout", "30", "--fail-fast")
     assert code == 0, err
     assert ran(runs) == ["1b", "2b"]
+    code, _, err = run_main(capsys, "verify", "--shard", "9/9")
+    assert (code, err) == (0, "No step selected: nothing to verify.\n")
+    configure(project, steps={"1a": {"test": False}})
+    code, _, err = run_main(capsys, "verify", "1a")
+    assert (code, err) == (0, "Nothing to run: 1 skipped (no tests).\n")
     code, _, err = run_main(capsys, "verify", "--shard", "3/2")
     assert code == 2
     assert "'3/2' is not K/N with 1 <= K <= N" in err

@@ -611,9 +611,13 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
     skipped = count("skipped")
     extra = (f", {skipped} skipped (no tests)" if skipped else "") + (
         f", {count('not run')} not run" if count("not run") else "")
-    if not result.ran and not count("not run"):
-        r.info(f"Nothing to run: {count('cached')} step(s) passed before with the same tree, "
-               f"command and setup (cached){extra}.")
+    if not result.results:
+        r.info("No step selected: nothing to verify.")
+    elif not result.ran and not count("not run"):
+        cached = count("cached")
+        said = (f"{cached} step(s) passed before with the same tree, command and setup "
+                f"(cached){extra}" if cached else extra.removeprefix(", "))
+        r.info(f"Nothing to run: {said}.")
     else:
         failed = len(result.failures)
         r.info(f"Verified {len(result.results)} step(s) in {result.seconds:.1f} s with "
