@@ -181,17 +181,50 @@ def _make_step(repo: Repository, tree: MutableTree, manifest: Manifest, step: St
     except PatchSyntaxError as e:
         raise StepFileError(file, e.line, e.reason) from e
     apply_to_tree(repo, tree, files, step.label)
-    tree_id = tree.write()
+    return make_commit(repo, record, tree.write(), parent, step.tag)
+
+
+def make_commit(repo: Repository, record: stepfile.StepCommit, tree_id: str,
+                parent: str | None, tag: str | None) -> tuple[str, str | None]:
+    """The commit (and annotated tag object) a step file gives on `tree_id` and `parent`;
+    signatures are kept only when the result is the very commit they signed."""
     raw = record.commit_bytes(tree_id, parent, signatures=True)
     signatures = record.signed is not None and object_id(b"commit", raw) == record.signed
     if not signatures:
         raw = record.commit_bytes(tree_id, parent, signatures=False)
     commit = repo.write(b"commit", raw)
     tag_object = None
-    if record.tag is not None and step.tag is not None:
+    if record.tag is not None and tag is not None:
         keep = record.signed is not None and commit == record.signed
-        tag_object = repo.write(b"tag", record.tag_bytes(commit, step.tag, signatures=keep))
+        tag_object = repo.write(b"tag", record.tag_bytes(commit, tag, signatures=keep))
     return commit, tag_object
+
+
+def prime(manifest: Manifest, repo: Repository, trees: dict[int, str]) -> int:
+    """Cache the commits of steps whose trees a rewrite already knows, so the build that
+    follows takes them instead of applying every patch again. Returns how many it made."""
+    cache, owned = _load_state(repo)
+    parent: str | None = None
+    made = 0
+    for i, step in enumerate(manifest.steps):
+        file = manifest.step_file(step)
+        data = file.read_bytes()
+        key = _cache_key(parent, step.tag, data)
+        hit = cache.get(key)
+        if hit and hit.get("commit"):
+            parent = str(hit["commit"])
+            continue
+        if i not in trees:
+            break
+        commit, tag_object = make_commit(repo, stepfile.load(data, file), trees[i], parent,
+                                         step.tag)
+        cache[key] = {"commit": commit, "tag": tag_object}
+        parent = commit
+        made += 1
+    if made:
+        repo.flush()
+        _save_state(repo, cache, owned)
+    return made
 
 
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],

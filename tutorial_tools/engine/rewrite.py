@@ -38,7 +38,7 @@ from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
 from ..project import STATE_DIR
 from ..reporter import Reporter
-from .build import BuildResult, built_steps
+from .build import BuildResult, built_steps, prime
 from .build import build as run_build
 from .carry import Resolutions, carry
 from .treepatch import apply_to_tree
@@ -428,15 +428,20 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
-    result = publish(h.manifest, h.repo, h.tip, command, changed, dict(writes), reporter)
+    result = publish(h.manifest, h.repo, h.tip, command, changed, dict(writes), reporter,
+                     trees)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,
                          worktree=str(h.repo.work_tree))
 
 
 def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
             steps: Sequence[str], writes: dict[Path, bytes | None], reporter: Reporter,
-            ) -> BuildResult:
-    """Log the operation, write (or delete) the files, then build: refs move at once."""
+            trees: dict[int, str] | None = None) -> BuildResult:
+    """Log the operation, write (or delete) the files, then build: refs move at once.
+
+    `trees` (by the new manifest's step index) are the trees the rewrite computed: their
+    commits go into the build cache, so the build does not apply those patches again.
+    """
     log = OpLog(manifest.root)
     op = log.begin(command, steps, writes, tip)
     repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
@@ -452,7 +457,10 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
         if n == 0:
             checkpoint("rewrite:first-file")
     checkpoint("rewrite:files")
-    result = run_build(load(manifest.path), reporter)
+    new_manifest = load(manifest.path)
+    if trees:
+        prime(new_manifest, repo, trees)
+    result = run_build(new_manifest, reporter)
     # Until the refs have moved, a stopped rewrite's or an edit's state stays: `abort` of
     # an interrupted `save` gives the edits back from it.
     _write_state(manifest, REWRITE, None)

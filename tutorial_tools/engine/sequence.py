@@ -301,5 +301,6 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
             else:
                 record = stepfile.read(manifest.step_file(manifest.steps[i])).with_patch(patch)
             writes[new_manifest.step_file(new_steps[j])] = stepfile.dump(record)
-        result = publish(manifest, h.repo, h.tip, command, labels[first:], writes, reporter)
+        result = publish(manifest, h.repo, h.tip, command, labels[first:], writes, reporter,
+                         trees)
     return ResequenceResult(tuple(labels[first:]), (), result)

@@ -247,6 +247,9 @@ class Repository:
         git's two-way merge refuses, changing nothing, when that would overwrite an edit
         or an untracked file.
         """
+        # A file whose timestamp changed (touched, or the project copied) would make
+        # read-tree refuse as "not uptodate": refresh the index's stat data first.
+        self.git("update-index", "-q", "--refresh", check=False)
         if old is None:
             self.git("read-tree", "-m", "-u", new)
         else:

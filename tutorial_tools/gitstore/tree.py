@@ -76,12 +76,16 @@ class MutableTree:
             del self._entries(d)[last]
 
     def _touch(self, parents: list[bytes]) -> None:
+        """Mark the folders down to `parents` changed (loading them first: a changed folder
+        no longer knows the id to load from)."""
         d = self._root
+        self._entries(d)
         d.oid = None
         for name in parents:
             child = self._entries(d).get(name)
             if not isinstance(child, _Dir):
                 return
+            self._entries(child)
             child.oid = None
             d = child
 
