@@ -7,11 +7,9 @@ the full report), 130 interrupted.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +20,6 @@ import click
 from . import __version__
 from . import manifest as manifest_mod
 from .engine import build as build_mod
-from .engine import diff as diff_mod
-from .engine import status as status_mod
 from .errors import TutorialError
 from .manifest import MANIFEST, Manifest
 from .project import find_project, project_lock
@@ -118,6 +114,8 @@ def init(directory: Path, title: str | None) -> None:
 
 
 def _git_identity() -> tuple[str, str]:
+    import getpass
+
     name = os.environ.get("GIT_AUTHOR_NAME") or getpass.getuser()
     email = os.environ.get("GIT_AUTHOR_EMAIL") or f"{name}@localhost"
     return name, email
@@ -184,6 +182,8 @@ def build(ctx: Context, repo: Path | None, force: bool) -> None:
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
     """Compare the manifest, chapters/, the built history and its work tree."""
+    from .engine import status as status_mod
+
     st = status_mod.status(ctx.manifest(check_files=False))
     if as_json:
         click.echo(json.dumps(st.to_json(), indent=2))
@@ -250,6 +250,8 @@ def _stat(patch: bytes) -> str:
 @pass_ctx
 def diff(ctx: Context, a: str, b: str | None, color: bool | None, stat: bool) -> None:
     """Show the change from step A to step B (default: the step after A)."""
+    from .engine import diff as diff_mod
+
     d = diff_mod.diff(ctx.manifest(), a, b)
     if stat:
         click.echo(_stat(d.patch))
@@ -263,6 +265,8 @@ def diff(ctx: Context, a: str, b: str | None, color: bool | None, stat: bool) ->
 @pass_ctx
 def show(ctx: Context, step: str, color: bool | None) -> None:
     """Show a step: its message and its change."""
+    from .engine import diff as diff_mod
+
     d = diff_mod.show(ctx.manifest(), step)
     s = d.new.step
     click.echo(f"step {s.label}  (chapter {s.chapter}: {s.chapter_title})  commit {d.new.commit}")
@@ -686,6 +690,8 @@ def main(argv: list[str] | None = None) -> Any:
 
         fd, report = tempfile.mkstemp(prefix="tutorial-error-", suffix=".log")
         with os.fdopen(fd, "w") as f:
+            import traceback
+
             traceback.print_exc(file=f)
         click.secho(f"error: an unexpected error: {sys.exc_info()[1]!r}", err=True, fg="red")
         click.echo(f"The full report is in {report}; please include it when reporting this.",
