@@ -118,6 +118,21 @@ def test_each_step_runs_in_its_own_export_with_its_name_and_chapter(
     assert not (worktree / "left-behind").exists()
 
 
+def test_folders_made_read_only_by_a_test_are_removed(project: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing of a run stays in the temporary folder. (Run as root, permissions do not stop
+    # a deletion: only as another user does this also test the read-only folders.)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    result = verify(load(project), Recorder(), steps=["1a"],
+                    command="mkdir -p cache/pkg && touch cache/pkg/f && chmod -R a-w cache")
+    assert statuses(result) == {"1a": PASSED}
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 def test_exports_keep_modes_and_symlinks_and_ignore_export_ignore(tmp_path: Path) -> None:
     root = make_project(tmp_path, [("1a", {"run.sh": "#!/bin/sh\necho ran\n",
                                            ".gitattributes": "tests/ export-ignore\n",

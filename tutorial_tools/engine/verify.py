@@ -17,8 +17,9 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -257,7 +258,7 @@ def _run(todo: list[_Job], known: dict[str, StepResult], run: _Run, reporter: Re
                 _stop(run, pending, "interrupted")  # Ctrl-C: end every test, start no more
                 raise
     finally:
-        shutil.rmtree(run.tmp, ignore_errors=True)
+        _remove(run.tmp)
         _save_cache(run.where, {job.key: {"step": job.step.label,
                                           "seconds": round(out[job.step.name].seconds, 3),
                                           "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -317,7 +318,21 @@ def _run_job(job: _Job, run: _Run) -> StepResult:
     finally:
         with run.lock:
             run.running.remove(step.label)
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
+
+
+def _remove(path: Path) -> None:
+    """Delete a step's folder, even where its tests made folders read-only (a Go module
+    cache does)."""
+    def retry(func: Callable[..., object], name: str, exc: object) -> None:
+        with suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            func(name)
+
+    shutil.rmtree(path, onerror=retry)
+    shutil.rmtree(path, ignore_errors=True)  # what even that could not delete is left
 
 
 def _test(job: _Job, run: _Run, folder: Path, log: BinaryIO, log_path: Path) -> StepResult:
