@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from testing.cli import run_main
 from testing.gitrepo import git
 from testing.tutorials import configure, load, make_project
-from tutorial_tools.cli import main
 from tutorial_tools.engine import ci
 from tutorial_tools.errors import TutorialError
 
@@ -22,14 +22,6 @@ STEPS = [(f"{c}{letter}", {f"ch{c}.txt": letter * (i + 1)})
 LABELS = [tag for tag, _ in STEPS]
 
 
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _parse(text: str) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from testing.cli import run_main
 from testing.gitrepo import Repo, git
 from tutorial_tools import __version__
-from tutorial_tools.cli import cli, main
+from tutorial_tools.cli import cli
 
 
 def run(*args: str) -> Result:
@@ -21,15 +22,6 @@ def run(*args: str) -> Result:
     return result
 
 
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`tutorial ARGS` as the installed script runs it: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _source(path: Path) -> Repo:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import run_main as run_cli
 from testing.gitrepo import Repo, git
 from tutorial_tools import manifest
 from tutorial_tools.cli import main
@@ -26,13 +27,8 @@ LINES = [f"line {i}\n" for i in range(1, 21)]
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """`tutorial ARGS` as the installed script runs it: (exit code, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    _, err = capsys.readouterr()
+    """`tutorial ARGS` as the installed script runs it: (exit code, stderr), never a traceback."""
+    code, _, err = run_cli(capsys, *args)
     assert "Traceback" not in err
     return code, err
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import run_main
 from testing.gitrepo import git
 from testing.tutorials import build, configure, edit_step_file, load, make_project
-from tutorial_tools.cli import main
 from tutorial_tools.engine import reports
 from tutorial_tools.engine.verify import (
     CACHED,
@@ -75,15 +75,6 @@ def statuses(result: VerifyResult) -> dict[str, str]:
     return {r.step.label: r.status for r in result.results}
 
 
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`tutorial ARGS` as the installed script runs it: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- where and how each step runs -------------------------------------------------------
