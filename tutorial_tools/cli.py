@@ -297,6 +297,9 @@ def _report_rewrite(ctx: Context, result: Any) -> None:
         click.echo(f"The work tree {result.worktree} holds step {result.conflict_step} with "
                    "conflict markers. Resolve them, then run `tutorial continue` "
                    "(or `tutorial abort` to put everything back).", err=True)
+        if result.sides:
+            click.echo("Both versions of what markers cannot show are beside it, for reading "
+                       f"(`tutorial continue` drops them): {', '.join(result.sides)}", err=True)
         sys.exit(1)
     b = result.build
     r.info(f"Rewrote {len(result.changed)} step(s) ({', '.join(result.changed)}); "

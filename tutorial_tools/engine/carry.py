@@ -24,6 +24,7 @@ class Conflict:
     index: int  # the step that did not merge cleanly
     paths: tuple[str, ...]
     tree: str  # its merge result, conflict markers included: what the work tree shows
+    sides: tuple[str, ...] = ()  # both versions of conflicts markers cannot show
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class PendingConflict:
 
     path: bytes
     key: str
+    sides: tuple[bytes, ...] = ()  # `<path>~edited`, `<path>~<step>`: shown, never kept
 
 
 def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
@@ -118,7 +120,10 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
         if conflicts:
             if not keep_going:
                 paths = tuple(c.path.decode("utf-8", "surrogateescape") for c in conflicts)
-                return (Carried(trees, Conflict(i, paths, tree_id), tuple(reused)), conflicts)
+                sides = tuple(s.decode("utf-8", "surrogateescape")
+                              for c in conflicts for s in c.sides)
+                return (Carried(trees, Conflict(i, paths, tree_id, sides), tuple(reused)),
+                        conflicts)
             conflicted.append(i)
     trees.pop(-1, None)
     return Carried(trees, None, tuple(reused), tuple(conflicted)), []
@@ -152,8 +157,9 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             else:
                 result = _merge_entries(repo, base, ours, theirs, label)
                 if result is None:
-                    conflicts.append(PendingConflict(target, key))
                     result = _conflict_entry(repo, base, ours, theirs, label)
+                    sides = _sides(tree, target, ours, theirs, label, result)
+                    conflicts.append(PendingConflict(target, key, sides))
         if ch.status == "R":
             tree.remove(ch.path)
         if result is None:
@@ -162,6 +168,21 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             tree.get(target)  # loads its folders: MutableTree.set fails on unloaded ones
             tree.set(target, result.mode, result.oid)
     return tree.write(), conflicts, reused
+
+
+def _sides(tree: MutableTree, path: bytes, ours: TreeEntry | None, theirs: TreeEntry | None,
+           label: str, shown: TreeEntry | None) -> tuple[bytes, ...]:
+    """Where markers cannot show a conflict (binary files, a deletion on one side, links),
+    put both versions beside the path: `<path>~edited` and `<path>~<step>`."""
+    if shown is not None and shown is not ours and shown is not theirs:
+        return ()  # text with conflict markers: that says it all
+    sides = []
+    for suffix, entry in ((b"~edited", ours), (b"~" + label.encode(), theirs)):
+        side = path + suffix
+        if entry is not None and tree.get(side) is None and not tree.is_dir(side):
+            tree.set(side, entry.mode, entry.oid)
+            sides.append(side)
+    return tuple(sides)
 
 
 def _entry(mode: bytes | None, oid: str | None) -> TreeEntry | None:

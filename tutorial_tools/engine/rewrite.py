@@ -53,6 +53,7 @@ class RewriteResult:
     changed: tuple[str, ...] = ()  # steps whose commits change
     conflict_step: str | None = None
     conflicts: tuple[str, ...] = ()
+    sides: tuple[str, ...] = ()  # both versions of conflicts that markers cannot show
     would_conflict: tuple[str, ...] = ()  # dry run: steps that would stop
     reused: tuple[str, ...] = ()  # steps where a remembered resolution applied
     build: BuildResult | None = None
@@ -279,8 +280,15 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
             if dirty:
                 raise DirtyWorkTree(h.repo.work_tree, dirty)
             resolved = state["resolved"]
+            held = state.get("held", resolved)
         else:
-            resolved = snapshot_worktree(h.repo, state["conflict_tree"])
+            resolved = held = snapshot_worktree(h.repo, state["conflict_tree"])
+            if state.get("sides"):  # the side-by-side versions were for reading only
+                cleaned = MutableTree(h.repo, resolved)
+                for side in state["sides"]:
+                    cleaned.remove(side.encode("utf-8", "surrogateescape"))
+                resolved = cleaned.write()
+                h.repo.flush()
         tree = MutableTree(h.repo, resolved)
         unresolved = [p for p in state["conflicts"] if _has_markers(h.repo, tree, p)]
         if unresolved:
@@ -292,8 +300,8 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         for path_hex, key in state["pending"]:
             resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
         resolutions.save()
-        _write_state(manifest, REWRITE, {**state, "resolved": resolved})
-        reset_worktree(h.repo, h.trees[-1], held=resolved)
+        _write_state(manifest, REWRITE, {**state, "resolved": resolved, "held": held})
+        reset_worktree(h.repo, h.trees[-1], held=held)
         known = {int(k): v for k, v in state["trees"].items()}
         known[stopped] = resolved
         return _carry_on(h, state["start"], known, state["command"], reporter,
@@ -393,13 +401,13 @@ def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
         _write_state(h.manifest, REWRITE, {
             "command": command, "labels": h.labels, "start": start, "stopped_at": c.index,
             "trees": {str(k): v for k, v in carried.trees.items() if k < c.index},
-            "conflict_tree": c.tree, "conflicts": list(c.paths),
+            "conflict_tree": c.tree, "conflicts": list(c.paths), "sides": list(c.sides),
             "pending": [[p.path.hex(), p.key] for p in pending],
             "old_tip": h.tip, "old_tip_tree": h.trees[-1], "restore": restore,
             "message": message,
         })
         return RewriteResult("stopped", conflict_step=h.labels[c.index], conflicts=c.paths,
-                             reused=reused, worktree=str(h.repo.work_tree))
+                             sides=c.sides, reused=reused, worktree=str(h.repo.work_tree))
     return _finish(h, start, carried.trees, command, reporter, message, reused)
 
 

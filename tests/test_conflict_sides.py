@@ -1,0 +1,51 @@
+"""Conflicts that markers cannot show (binary, delete/modify) put both versions beside the
+path; `continue` takes the author's choice and drops the side files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from testing.gitrepo import Repo, git
+from tutorial_tools import manifest
+from tutorial_tools.engine import build as build_mod
+from tutorial_tools.engine import importer
+from tutorial_tools.engine.rewrite import apply_patch, continue_
+from tutorial_tools.reporter import Recorder
+
+
+def test_binary_conflict_shows_both_versions(tmp_path: Path) -> None:
+    src = Repo(tmp_path / "src")
+    src.write("logo.bin", b"\x00v1\x00" * 20)
+    src.commit("Chapter 1: Logo (1a)", tag="1a")
+    src.write("logo.bin", b"\x00v2\x00" * 20)
+    src.commit("Chapter 1: Logo (1b)", tag="1b")
+    root = tmp_path / "project"
+    importer.import_repository(str(src.path), root, Recorder())
+    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    repo = root / "build" / "repo"
+    git(repo, "checkout", "-q", "--detach", "1a")
+    (repo / "logo.bin").write_bytes(b"\x00fixed\x00" * 20)
+    patch = git_bytes_diff(repo)
+    git(repo, "checkout", "-q", "--", "logo.bin")
+    git(repo, "checkout", "-q", "main")
+
+    result = apply_patch(manifest.load(root / "tutorial.yaml"), "1a", patch, Recorder(),
+                         command="apply")
+    assert result.status == "stopped"
+    assert result.conflicts == ("logo.bin",)
+    assert set(result.sides) == {"logo.bin~edited", "logo.bin~1b"}
+    assert (repo / "logo.bin~edited").read_bytes() == b"\x00fixed\x00" * 20
+    assert (repo / "logo.bin~1b").read_bytes() == b"\x00v2\x00" * 20
+
+    (repo / "logo.bin").write_bytes(b"\x00fixed v2\x00" * 20)
+    done = continue_(manifest.load(root / "tutorial.yaml"), Recorder())
+    assert done.status == "done"
+    files = git(repo, "ls-tree", "-r", "--name-only", "1b").splitlines()
+    assert files == ["logo.bin"]
+    assert not (repo / "logo.bin~edited").exists()
+
+
+def git_bytes_diff(repo: Path) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), "diff", "--binary", "--full-index"],
+                          capture_output=True, check=True).stdout
