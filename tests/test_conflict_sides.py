@@ -49,3 +49,27 @@ def test_binary_conflict_shows_both_versions(tmp_path: Path) -> None:
 def git_bytes_diff(repo: Path) -> bytes:
     return subprocess.run(["git", "-C", str(repo), "diff", "--binary", "--full-index"],
                           capture_output=True, check=True).stdout
+
+
+def test_save_with_a_title_or_a_message(tmp_path: Path) -> None:
+    from tutorial_tools.engine.rewrite import edit, save
+    from tutorial_tools.engine.status import status
+
+    src = Repo(tmp_path / "src")
+    for tag in ("1a", "1b", "1c"):
+        src.write(f"{tag}.txt", tag)
+        src.commit(f"Chapter 1: Start ({tag})", tag=tag)
+    root = tmp_path / "project"
+    importer.import_repository(str(src.path), root, Recorder())
+    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    repo = root / "build" / "repo"
+    edit(manifest.load(root / "tutorial.yaml"), "1b")
+    save(manifest.load(root / "tutorial.yaml"), Recorder(), command="save", title="Better")
+    assert git(repo, "log", "-1", "--format=%s", "1b") == "Chapter 1: Better (1b)"
+    assert manifest.load(root / "tutorial.yaml").step("1b").title == "Better"
+    edit(manifest.load(root / "tutorial.yaml"), "1c")
+    save(manifest.load(root / "tutorial.yaml"), Recorder(), command="save",
+         message="Own words\n\nA body.")
+    assert git(repo, "log", "-1", "--format=%B", "1c") == "Own words\n\nA body."
+    assert manifest.load(root / "tutorial.yaml").step("1c").message == "Own words"
+    assert status(manifest.load(root / "tutorial.yaml")).clean

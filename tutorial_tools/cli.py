@@ -361,15 +361,16 @@ def edit(ctx: Context, step: str) -> None:
 
 @cli.command()
 @click.option("-m", "--message", help="A new commit message for the step.")
+@click.option("--title", help="A new title for the step (its subject follows the template).")
 @click.option("--dry-run", is_flag=True, help="Say which steps would change or conflict.")
 @pass_ctx
-def save(ctx: Context, message: str | None, dry_run: bool) -> None:
+def save(ctx: Context, message: str | None, title: str | None, dry_run: bool) -> None:
     """Fold the work tree's edits into the step being edited, and carry them forward."""
     from .engine import rewrite
 
     with project_lock(ctx.root(), "tutorial save"):
         result = rewrite.save(ctx.manifest(), ctx.reporter, command="save", message=message,
-                              dry_run=dry_run)
+                              title=title, dry_run=dry_run)
     _report_rewrite(ctx, result)
 
 

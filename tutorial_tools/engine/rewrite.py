@@ -33,7 +33,7 @@ from ..gitstore.merge import (
     snapshot_worktree,
 )
 from ..gitstore.objects import split_object
-from ..manifest import Manifest, load
+from ..manifest import Manifest, edited, from_text, load
 from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
 from ..project import STATE_DIR
@@ -42,6 +42,9 @@ from .build import BuildResult, built_steps, prime
 from .build import build as run_build
 from .carry import Resolutions, carry
 from .treepatch import apply_to_tree
+
+# A new message and/or title for the step being saved: {"message": ..., "title": ...}.
+Reword = dict[str, str | None]
 
 REWRITE = "rewrite.json"
 EDIT = "edit.json"
@@ -223,9 +226,12 @@ def edit(manifest: Manifest, step: str) -> str:
 
 
 def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str | None = None,
-         dry_run: bool = False) -> RewriteResult:
-    """Fold the work tree's edits into the step being edited and carry them forward."""
+         title: str | None = None, dry_run: bool = False) -> RewriteResult:
+    """Fold the work tree's edits into the step being edited and carry them forward;
+    `message` replaces its commit message, `title` its title in the manifest (and its
+    subject, when that follows the message template)."""
     _require_idle(manifest)
+    reword: Reword | None = {"message": message, "title": title} if message or title else None
     state = _read_state(manifest, EDIT)
     if state is None:
         raise TutorialError("no step is being edited", "Start with `tutorial edit STEP`.")
@@ -242,13 +248,13 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
                                 f"edited ({state['step']})",
                                 f"Run `tutorial edit {state['step']}` again.")
         if dry_run:
-            return _start(h, i, new_tree, command, reporter, {}, message, True)
+            return _start(h, i, new_tree, command, reporter, {}, reword, True)
         restore = {"head": h.commits[i], "tree": new_tree}
         # Recorded before the work tree leaves the edits: a crash from here on loses nothing.
         _write_state(manifest, EDIT, {**state, "tree": new_tree})
         reset_worktree(h.repo, h.trees[-1], held=new_tree)  # the edits are safe in `new_tree`
         attach_head(h.repo, h.branch_ref)
-        result = _start(h, i, new_tree, command, reporter, restore, message, False)
+        result = _start(h, i, new_tree, command, reporter, restore, reword, False)
         if result.status == "unchanged":
             _write_state(manifest, EDIT, None)
         return result
@@ -305,7 +311,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         known = {int(k): v for k, v in state["trees"].items()}
         known[stopped] = resolved
         return _carry_on(h, state["start"], known, state["command"], reporter,
-                         state["restore"], state.get("message"))
+                         state["restore"], state.get("reword"))
 
 
 def abort(manifest: Manifest, reporter: Reporter) -> str:
@@ -374,20 +380,20 @@ def _has_markers(repo: Repository, tree: MutableTree, path: str) -> bool:
 
 
 def _start(h: _History, i: int, new_tree: str, command: str, reporter: Reporter,
-           restore: dict[str, str], message: str | None, dry_run: bool) -> RewriteResult:
+           restore: dict[str, str], reword: Reword | None, dry_run: bool) -> RewriteResult:
     if dry_run:
         carried, _ = carry(h.repo, h.trees, i, new_tree, h.labels, _resolutions(h.repo),
                            keep_going=True)
         changed = tuple(h.labels[j] for j, t in sorted(carried.trees.items())
-                        if t != h.trees[j] or (j == i and message))
+                        if t != h.trees[j] or (j == i and reword))
         return RewriteResult("dry-run", changed,
                              would_conflict=tuple(h.labels[j] for j in carried.conflicted),
                              reused=tuple(h.labels[j] for j in carried.reused))
-    return _carry_on(h, i, {}, command, reporter, restore, message, first_tree=new_tree)
+    return _carry_on(h, i, {}, command, reporter, restore, reword, first_tree=new_tree)
 
 
 def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
-              reporter: Reporter, restore: dict[str, str], message: str | None, *,
+              reporter: Reporter, restore: dict[str, str], reword: Reword | None, *,
               first_tree: str | None = None) -> RewriteResult:
     resolutions = _resolutions(h.repo)
     new_tree = first_tree if first_tree is not None else known[start]
@@ -404,42 +410,83 @@ def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
             "conflict_tree": c.tree, "conflicts": list(c.paths), "sides": list(c.sides),
             "pending": [[p.path.hex(), p.key] for p in pending],
             "old_tip": h.tip, "old_tip_tree": h.trees[-1], "restore": restore,
-            "message": message,
+            "reword": reword,
         })
         return RewriteResult("stopped", conflict_step=h.labels[c.index], conflicts=c.paths,
                              sides=c.sides, reused=reused, worktree=str(h.repo.work_tree))
-    return _finish(h, start, carried.trees, command, reporter, message, reused)
+    return _finish(h, start, carried.trees, command, reporter, reword, reused)
 
 
 def _finish(h: _History, start: int, trees: dict[int, str], command: str, reporter: Reporter,
-            message: str | None, reused: tuple[str, ...]) -> RewriteResult:
+            reword: Reword | None, reused: tuple[str, ...]) -> RewriteResult:
     h.repo.flush()  # diff-tree reads the new trees
+    text, subject = _retitled(h, start, reword or {})
     order = sorted(trees)
     pairs = [(h.parent_tree(j, trees), trees[j]) for j in order]
     patches = h.repo.diff_trees(pairs)
-    writes: dict[Path, bytes] = {}
+    writes: dict[Path, bytes | None] = {}
     changed = []
     for j, patch in zip(order, patches, strict=True):
         step = h.manifest.steps[j]
         path = h.manifest.step_file(step)
         old = path.read_bytes()
         record = stepfile.load(old, path).with_patch(patch)
-        if j == start and message is not None:
-            record = record.with_message(message.rstrip("\n").encode() + b"\n")
+        if j == start and reword and reword.get("message"):
+            record = record.with_message(str(reword["message"]).rstrip("\n").encode() + b"\n")
+        elif j == start and subject is not None and record.subject == h.manifest.subject(step):
+            body = record.message.split(b"\n", 1)
+            record = record.with_message(subject.encode() + (b"\n" + body[1] if len(body) > 1
+                                                             else b""))
         new = stepfile.dump(record)
         if new != old or trees[j] != h.trees[j]:
             changed.append(step.label)
         if new != old:
             writes[path] = new
+    if text is not None:
+        writes[h.manifest.path] = text.encode("utf-8")
+        if h.labels[start] not in changed:
+            changed.insert(0, h.labels[start])
     if not writes:
         _write_state(h.manifest, REWRITE, None)
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
-    result = publish(h.manifest, h.repo, h.tip, command, changed, dict(writes), reporter,
-                     trees)
+    result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,
                          worktree=str(h.repo.work_tree))
+
+
+def _retitled(h: _History, index: int, reword: Reword) -> tuple[str | None, str | None]:
+    """The manifest's text with step `index` retitled (or given the subject of its new
+    message, where that does not follow the template), and the step's new subject."""
+    title, message = reword.get("title"), reword.get("message")
+    step = h.manifest.steps[index]
+    own = message.split("\n", 1)[0] if message else None
+    if own is not None and own == h.manifest.subject(step):
+        own = None
+    if title is None and own is None:
+        return None, None
+
+    def change(data: Any) -> None:
+        n = 0
+        for chapter in data["chapters"]:
+            steps = chapter.get("steps", [])
+            for si in range(len(steps)):
+                if n == index:
+                    if isinstance(steps[si], str):
+                        from ruamel.yaml.comments import CommentedMap
+
+                        steps[si] = CommentedMap(tag=steps[si])
+                    if title is not None:
+                        steps[si]["title"] = title
+                    if own is not None:
+                        steps[si]["message"] = own
+                    return
+                n += 1
+
+    text = edited(h.manifest.path, change)
+    new = from_text(h.manifest.path, text)
+    return text, new.subject(new.steps[index])
 
 
 def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
