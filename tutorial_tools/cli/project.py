@@ -1,0 +1,196 @@
+"""Commands that make and read a tutorial: init, import, build, status, diff, show."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .. import manifest as manifest_mod
+from ..engine import build as build_mod
+from ..manifest import MANIFEST
+from ..project import project_lock
+from .app import Context, cli, pass_ctx
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", help="The tutorial's title (default: the folder's name).")
+def init(directory: Path, title: str | None) -> None:
+    """Scaffold a new tutorial in DIRECTORY: a manifest, chapter 1 and its first step."""
+    from ..engine import scaffold
+
+    directory = directory.resolve()
+    name = _git_identity()
+    written = scaffold.init(directory, title or directory.name, *name)
+    for path in written:
+        click.echo(f"created {path.relative_to(directory)}")
+    click.echo("Next: `tutorial build` makes the history in build/repo.")
+
+
+def _git_identity() -> tuple[str, str]:
+    import getpass
+
+    name = os.environ.get("GIT_AUTHOR_NAME") or getpass.getuser()
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or f"{name}@localhost"
+    return name, email
+
+
+@cli.command("import")
+@click.argument("src")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Folder for the tutorial project (default: here).")
+@click.option("--branch", help="The branch to follow (default: the one holding most tags).")
+@click.option("--tags", "tags_glob", metavar="GLOB", help="Only tags matching GLOB, e.g. 'v*'.")
+@click.option("--keep-untagged", is_flag=True,
+              help="Keep untagged commits between tags as steps of their own "
+                   "(instead of folding them into the next tagged step).")
+@pass_ctx
+def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: str | None,
+            keep_untagged: bool) -> None:
+    """Turn the tagged repository SRC (a path or URL) into tutorial.yaml + chapters/."""
+    from ..engine import importer
+
+    made = not into.exists()
+    into.mkdir(parents=True, exist_ok=True)
+    try:
+        result = importer.import_repository(src, into, ctx.reporter, branch=branch,
+                                            tags_glob=tags_glob, keep_untagged=keep_untagged)
+    except BaseException:
+        if made and not any(into.iterdir()):
+            into.rmdir()  # a failed import leaves no empty folder behind
+        raise
+    ctx.reporter.info(
+        f"Imported {result.steps} steps ({result.tagged} tagged) in {result.chapters} chapters "
+        f"from branch {result.branch} into {result.root}"
+    )
+    ctx.reporter.info("Next: `tutorial build` recreates the history from chapters/.")
+
+
+@cli.command()
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to build the history (recorded in tutorial.yaml).")
+@click.option("--force", is_flag=True, help="Move tags back that were moved outside tutorial.")
+@pass_ctx
+def build(ctx: Context, repo: Path | None, force: bool) -> None:
+    """Make the history from chapters/: one commit and one tag per step."""
+    root = ctx.root()
+    with project_lock(root, "tutorial build"):
+        if repo is not None:
+            target = repo.resolve()
+            stored = os.path.relpath(target, root) if target.is_relative_to(root) else str(target)
+            manifest_mod.edit(root / MANIFEST, lambda data: data.__setitem__("repo", stored))
+        manifest = ctx.manifest()
+        result = build_mod.build(manifest, ctx.reporter, force=force)
+    where = os.path.relpath(result.repo, Path.cwd())
+    if not result.moved and not result.computed:
+        ctx.reporter.info(f"Up to date: {len(result.steps)} steps in {where}.")
+        return
+    ctx.reporter.info(
+        f"Built {len(result.steps)} steps into {where}: {result.computed} commits made, "
+        f"{len(result.moved)} refs moved; work tree {result.worktree}."
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """Compare the manifest, chapters/, the built history and its work tree."""
+    from ..engine import status as status_mod
+
+    st = status_mod.status(ctx.manifest(check_files=False))
+    if as_json:
+        click.echo(json.dumps(st.to_json(), indent=2))
+        return
+    click.echo(f"Project {st.project}: {st.steps} steps; history in {st.repo}")
+    for label in st.missing_files:
+        click.echo(f"  missing step file: {label}")
+    for path in st.extra_files:
+        click.echo(f"  not in the manifest: {path}")
+    for problem in st.problems:
+        click.echo(f"  unreadable: {problem}")
+    for step, want, got in st.messages:
+        click.echo(f"  {step}: message is {got!r}, the manifest says {want!r}")
+    if not st.built:
+        click.echo("  not built yet: run `tutorial build`")
+    elif st.unbuilt:
+        click.echo(f"  {len(st.unbuilt)} step(s) changed since the last build, from "
+                   f"{st.unbuilt[0]}: run `tutorial build`")
+    for m in st.moved_tags:
+        now = m.now[:12] if m.now else "deleted"
+        click.echo(f"  {m.tag}: moved outside tutorial ({m.built[:12]} -> {now})")
+    if st.worktree:
+        click.echo(f"  work tree {st.worktree} at {st.head}")
+    for path in st.dirty if not st.rewrite else ():
+        click.echo(f"  uncommitted: {path}")
+    if st.editing:
+        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
+    if st.interrupted:
+        click.echo(f"  `{st.interrupted}` was interrupted while writing: finish it with "
+                   "`tutorial continue` or go back with `tutorial abort`")
+    if st.rewrite:
+        click.echo(f"  rewrite `tutorial {st.rewrite['command']}` stopped at step "
+                   f"{st.rewrite['step']}; conflicts: {', '.join(st.rewrite['conflicts'])}")
+        click.echo("  resolve them in the work tree, then `tutorial continue` "
+                   "(or `tutorial abort`)")
+    if st.clean:
+        click.echo("  up to date")
+
+
+def _print_patch(patch: bytes, color: bool | None) -> None:
+    from pygments import highlight
+    from pygments.formatters import TerminalFormatter
+    from pygments.lexers import DiffLexer
+
+    text = patch.decode("utf-8", "surrogateescape")
+    use = sys.stdout.isatty() if color is None else color
+    out = highlight(text, DiffLexer(), TerminalFormatter()) if use else text
+    sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
+
+
+def _stat(patch: bytes) -> str:
+    from unidiff.patch import PatchSet
+
+    files = PatchSet(patch.decode("utf-8", "surrogateescape"))
+    return (f"{len(files)} file(s) changed, {files.added} insertion(s)(+), "
+            f"{files.removed} deletion(s)(-)")
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b", required=False)
+@click.option("--color/--no-color", default=None, help="Colour (default: on a terminal).")
+@click.option("--stat", is_flag=True, help="Only count the changes.")
+@pass_ctx
+def diff(ctx: Context, a: str, b: str | None, color: bool | None, stat: bool) -> None:
+    """Show the change from step A to step B (default: the step after A)."""
+    from ..engine import diff as diff_mod
+
+    d = diff_mod.diff(ctx.manifest(), a, b)
+    if stat:
+        click.echo(_stat(d.patch))
+    else:
+        _print_patch(d.patch, color)
+
+
+@cli.command()
+@click.argument("step")
+@click.option("--color/--no-color", default=None, help="Colour (default: on a terminal).")
+@pass_ctx
+def show(ctx: Context, step: str, color: bool | None) -> None:
+    """Show a step: its message and its change."""
+    from ..engine import diff as diff_mod
+
+    d = diff_mod.show(ctx.manifest(), step)
+    s = d.new.step
+    click.echo(f"step {s.label}  (chapter {s.chapter}: {s.chapter_title})  commit {d.new.commit}")
+    click.echo(d.message.decode("utf-8", "replace").rstrip("\n"))
+    click.echo(_stat(d.patch))
+    click.echo()
+    _print_patch(d.patch, color)
+
+
