@@ -14,7 +14,6 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -192,9 +191,6 @@ class Repository:
         oid = self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return ref, oid.decode().strip() or None
 
-    def set_head(self, ref: str) -> None:
-        self.git("symbolic-ref", "HEAD", ref)
-
     def update_refs(self, updates: Sequence[RefUpdate]) -> None:
         """Apply every update or none: one transaction with old-value checks."""
         if not updates:
@@ -358,12 +354,3 @@ def clone_mirror(url: str, dest: Path) -> Path:
             "Check the address, or clone it yourself and pass the local path.",
         ) from e
     return dest
-
-
-@contextmanager
-def open_repository(path: Path, *, bare: bool = False) -> Iterator[Repository]:
-    repo = Repository(path, bare=bare)
-    try:
-        yield repo
-    finally:
-        repo.close()
