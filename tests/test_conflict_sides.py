@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from testing.gitrepo import Repo, git
 from tutorial_tools import manifest
 from tutorial_tools.engine import build as build_mod
@@ -73,3 +75,28 @@ def test_save_with_a_title_or_a_message(tmp_path: Path) -> None:
     assert git(repo, "log", "-1", "--format=%B", "1c") == "Own words\n\nA body."
     assert manifest.load(root / "tutorial.yaml").step("1c").message == "Own words"
     assert status(manifest.load(root / "tutorial.yaml")).clean
+
+
+def test_abort_ends_an_edit_without_edits_only(tmp_path: Path) -> None:
+    from tutorial_tools.engine.rewrite import abort, edit, editing
+    from tutorial_tools.errors import DirtyWorkTree
+
+    src = Repo(tmp_path / "src")
+    for tag in ("1a", "1b"):
+        src.write(f"{tag}.txt", tag)
+        src.commit(f"Chapter 1: Start ({tag})", tag=tag)
+    root = tmp_path / "project"
+    importer.import_repository(str(src.path), root, Recorder())
+    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    repo = root / "build" / "repo"
+    edit(manifest.load(root / "tutorial.yaml"), "1a")
+    (repo / "1a.txt").write_text("changed")
+    with pytest.raises(DirtyWorkTree):
+        abort(manifest.load(root / "tutorial.yaml"), Recorder())
+    assert (repo / "1a.txt").read_text() == "changed"
+    git(repo, "checkout", "--", "1a.txt")
+    abort(manifest.load(root / "tutorial.yaml"), Recorder())
+    assert editing(manifest.load(root / "tutorial.yaml")) is None
+    assert git(repo, "symbolic-ref", "HEAD") == "refs/heads/main"
+    assert (repo / "1b.txt").exists()
+    assert git(repo, "status", "--porcelain") == ""

@@ -410,7 +410,7 @@ def test_abort_restores_everything_byte_for_byte(conflict_project: Path, value_f
     resolve(root, new="half resolved\n")  # an attempt, then the author gives up
     code, _, err = tutorial(capsys, root, "abort")
     assert code == 0, err
-    assert err == "Aborted the rewrite at 1e: everything is as it was before it.\n"
+    assert err == "Aborted the rewrite stopped at 1e: everything is as it was before it.\n"
     assert snapshot(root) == before
     st = status(capsys, root)
     assert (st["clean"], st["rewrite"]) == (True, None)

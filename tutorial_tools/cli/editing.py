@@ -128,7 +128,7 @@ def abort(ctx: Context) -> None:
 
     with project_lock(ctx.root(), "tutorial abort"):
         step = rewrite.abort(ctx.manifest(check_files=False), ctx.reporter)
-    ctx.reporter.info(f"Aborted the rewrite at {step}: everything is as it was before it.")
+    ctx.reporter.info(f"Aborted {step}: everything is as it was before it.")
 
 
 @cli.command()

@@ -315,7 +315,8 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
 
 
 def abort(manifest: Manifest, reporter: Reporter) -> str:
-    """Put everything back as it was before the stopped rewrite began."""
+    """Put everything back as it was before the stopped (or interrupted) rewrite began, or
+    before `tutorial edit`; returns what it undid, for people."""
     state = _read_state(manifest, REWRITE)
     log = OpLog(manifest.root)
     op = log.interrupted()
@@ -326,7 +327,10 @@ def abort(manifest: Manifest, reporter: Reporter) -> str:
         edit_state = _read_state(manifest, EDIT)
         if edit_state is not None and "tree" in edit_state:  # a `save`: its edits return
             _back_to_editing(manifest, edit_state["commit"], edit_state["tree"])
-        return f"#{op.id} ({', '.join(op.steps[:3])}{' ...' if len(op.steps) > 3 else ''})"
+        steps = ", ".join(op.steps[:3]) + (" ..." if len(op.steps) > 3 else "")
+        return f"the interrupted rewrite #{op.id} ({steps})"
+    if state is None and _read_state(manifest, EDIT) is not None:
+        return _stop_editing(manifest)
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
     restore = state["restore"]
@@ -337,7 +341,28 @@ def abort(manifest: Manifest, reporter: Reporter) -> str:
             reset_worktree(repo, state["old_tip_tree"])
             attach_head(repo, f"refs/heads/{manifest.branch}")
     _write_state(manifest, REWRITE, None)
-    return str(state["labels"][state["stopped_at"]])
+    return f"the rewrite stopped at {state['labels'][state['stopped_at']]}"
+
+
+def _stop_editing(manifest: Manifest) -> str:
+    """`abort` during `tutorial edit`: the work tree back at the last step, as before `edit`.
+    Refuses while it holds edits, which that would lose."""
+    state = _read_state(manifest, EDIT)
+    assert state is not None
+    with Repository(manifest.repo_path) as repo:
+        assert repo.work_tree is not None
+        dirty = repo.dirty_files()
+        if dirty:
+            raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
+                                "with `tutorial save`, or discard them (`git checkout -- .` "
+                                "in the work tree) and run `tutorial abort` again.")
+        branch_ref = f"refs/heads/{manifest.branch}"
+        tip = repo.refs(branch_ref)[branch_ref]
+        _, head = repo.head()
+        repo.checkout_tree(head, tip)
+        attach_head(repo, branch_ref)
+    _write_state(manifest, EDIT, None)
+    return f"the edit of step {state['step']}"
 
 
 def _back_to_editing(manifest: Manifest, commit: str, tree: str) -> None:
