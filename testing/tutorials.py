@@ -30,7 +30,11 @@ def make_project(tmp_path: Path, steps: Sequence[StepFiles]) -> Path:
                 src.write(path, content)
         chapter = int("".join(c for c in tag if c.isdigit()) or "1")
         src.commit(f"Chapter {chapter}: Part {chapter} ({tag})", tag=tag)
-    root = tmp_path / "project"
+    return import_and_build(src, tmp_path / "project")
+
+
+def import_and_build(src: Repo, root: Path) -> Path:
+    """`tutorial import` of `src` into `root`, then `tutorial build`; returns `root`."""
     importer.import_repository(str(src.path), root, Recorder())
     build(root)
     return root

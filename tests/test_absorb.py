@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git
+from testing.tutorials import import_and_build
 from tutorial_tools import manifest
-from tutorial_tools.engine import build as build_mod
-from tutorial_tools.engine import importer
 from tutorial_tools.engine.absorb import absorb
 from tutorial_tools.patch import parse_patch
 from tutorial_tools.patch.parse import split_hunk
@@ -28,8 +27,7 @@ def project(tmp_path: Path) -> Path:
         src.write("app.py", "\n".join(lines) + "\n")
         src.commit(f"Chapter {tag[0]}: App ({tag})", tag=tag)
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     return root
 
 

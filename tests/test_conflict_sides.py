@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git
+from testing.tutorials import import_and_build
 from tutorial_tools import manifest
-from tutorial_tools.engine import build as build_mod
-from tutorial_tools.engine import importer
 from tutorial_tools.engine.rewrite import apply_patch, continue_
 from tutorial_tools.reporter import Recorder
 
@@ -23,8 +22,7 @@ def test_binary_conflict_shows_both_versions(tmp_path: Path) -> None:
     src.write("logo.bin", b"\x00v2\x00" * 20)
     src.commit("Chapter 1: Logo (1b)", tag="1b")
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     repo = root / "build" / "repo"
     git(repo, "checkout", "-q", "--detach", "1a")
     (repo / "logo.bin").write_bytes(b"\x00fixed\x00" * 20)
@@ -62,8 +60,7 @@ def test_save_with_a_title_or_a_message(tmp_path: Path) -> None:
         src.write(f"{tag}.txt", tag)
         src.commit(f"Chapter 1: Start ({tag})", tag=tag)
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     repo = root / "build" / "repo"
     edit(manifest.load(root / "tutorial.yaml"), "1b")
     save(manifest.load(root / "tutorial.yaml"), Recorder(), command="save", title="Better")
@@ -86,8 +83,7 @@ def test_abort_ends_an_edit_without_edits_only(tmp_path: Path) -> None:
         src.write(f"{tag}.txt", tag)
         src.commit(f"Chapter 1: Start ({tag})", tag=tag)
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     repo = root / "build" / "repo"
     edit(manifest.load(root / "tutorial.yaml"), "1a")
     (repo / "1a.txt").write_text("changed")

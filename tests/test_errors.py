@@ -15,6 +15,7 @@ import pytest
 
 from testing.cli import run_main as run_cli
 from testing.gitrepo import Repo, git
+from testing.tutorials import import_and_build
 from tutorial_tools import manifest
 from tutorial_tools.cli import main
 from tutorial_tools.engine import build as build_mod
@@ -51,8 +52,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An imported and built project; the current folder is its root."""
     src = _source(tmp_path / "src")
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     monkeypatch.chdir(root)
     return root
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git, worktree_files
+from testing.tutorials import import_and_build
 from tutorial_tools import manifest
 from tutorial_tools.cli import main
 from tutorial_tools.engine import build as build_mod
-from tutorial_tools.engine import importer
 from tutorial_tools.reporter import Recorder
 
 Files = dict[str, str | None]  # path -> new content, None: delete it
@@ -51,8 +51,7 @@ def make_project(tmp_path: Path, steps: list[Files]) -> Path:
         src.commit(f"Chapter {chapter}: Part {chapter} ({tag})", tag=tag,
                    annotate=f"Chapter {chapter} starts here\n" if tag.endswith("a") else None)
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(manifest.load(root / "tutorial.yaml"), Recorder())
+    import_and_build(src, root)
     return root
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git
+from testing.tutorials import import_and_build
 from tutorial_tools import manifest
-from tutorial_tools.engine import build as build_mod
-from tutorial_tools.engine import importer, sequence
+from tutorial_tools.engine import sequence
 from tutorial_tools.engine.rewrite import undo
 from tutorial_tools.errors import TutorialError
 from tutorial_tools.reporter import Recorder
@@ -24,8 +24,7 @@ def project(tmp_path: Path) -> Path:
             src.commit(f"Chapter {chapter}: Part {chapter} ({chapter}{letter})",
                        tag=f"{chapter}{letter}")
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(_load(root), Recorder())
+    import_and_build(src, root)
     return root
 
 
@@ -95,8 +94,7 @@ def independent(tmp_path: Path) -> Path:
         src.write(f"f{n}.txt", f"{tag}\n")
         src.commit(f"Chapter {tag[0]}: Part ({tag})", tag=tag)
     root = tmp_path / "project"
-    importer.import_repository(str(src.path), root, Recorder())
-    build_mod.build(_load(root), Recorder())
+    import_and_build(src, root)
     return root
 
 
