@@ -592,39 +592,56 @@ def report(args: argparse.Namespace, src: Source, pairs: list[tuple[Timing, Timi
     print(f"\ncorrectness: {ok}/{len(checks.results)} checks passed")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_common_args(p: argparse.ArgumentParser, profile: str) -> None:
+    """The options every benchmark here takes; `profile` says what --profile profiles."""
     p.add_argument("--steps", type=int, default=500, help="commits/tags (default 500)")
     p.add_argument("--files", type=int, default=300, help="files in the first step (default 300)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each timing (default 3)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--quick", action="store_true",
                    help="CI smoke test: 60 steps, 60 files, 1 run each unless given")
-    p.add_argument("--profile", action="store_true",
-                   help="also print a cProfile of one build and one import")
+    p.add_argument("--profile", action="store_true", help=f"also print a cProfile of {profile}")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--workdir", type=Path, help="work here (default: a temporary directory)")
+
+
+def parse_common(p: argparse.ArgumentParser, argv: list[str] | None,
+                 min_steps: int = 2) -> argparse.Namespace:
+    """Parse, apply --quick's smaller defaults (unless given), and check the minimums."""
     args = p.parse_args(argv)
     if args.quick:
         given = set(argv if argv is not None else sys.argv[1:])
         args.steps = args.steps if "--steps" in given else 60
         args.files = args.files if "--files" in given else 60
         args.repeat = args.repeat if "--repeat" in given else 1
-    if args.steps < 2 or args.files < 2 or args.repeat < 1:
-        p.error("--steps and --files must be at least 2, --repeat at least 1")
+    if args.steps < min_steps or args.files < 2 or args.repeat < 1:
+        p.error(f"--steps must be at least {min_steps}, --files at least 2, "
+                "--repeat at least 1")
+    return args
+
+
+def run_in_workdir(args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], int],
+                   prefix: str) -> int:
+    """Run a benchmark in a fresh work directory, removed afterwards unless --keep."""
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.workdir))
     else:
-        work = Path(tempfile.mkdtemp(prefix="tutorial-bench-"))
+        work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        return bench(args, work.resolve())
+        return run(args, work.resolve())
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_args(p, "one build and one import")
+    return run_in_workdir(parse_common(p, argv), bench, "tutorial-bench-")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,11 +59,14 @@ from bench_foundation import (
     Run,
     Timing,
     _data,
+    add_common_args,
     compare_refs,
     git,
     hermetic_env,
+    parse_common,
     refs,
     run,
+    run_in_workdir,
     tutorial_cmd,
 )
 
@@ -368,38 +370,11 @@ def profile(env: dict[str, str], project: Path, work: Path, step: str, fix: Path
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=500, help="commits/tags (default 500)")
-    p.add_argument("--files", type=int, default=300, help="files in the first step (default 300)")
+    add_common_args(p, "one apply")
     p.add_argument("--hot-share", type=float, default=0.6,
                    help="share of later steps that change the hot file (default 0.6)")
-    p.add_argument("--repeat", type=int, default=3, help="runs of each timing (default 3)")
-    p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--quick", action="store_true",
-                   help="CI smoke test: 60 steps, 60 files, 1 run each unless given")
-    p.add_argument("--profile", action="store_true", help="also print a cProfile of one apply")
-    p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    p.add_argument("--keep", action="store_true", help="keep the work directory")
-    p.add_argument("--workdir", type=Path, help="work here (default: a temporary directory)")
-    args = p.parse_args(argv)
-    if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        args.steps = args.steps if "--steps" in given else 60
-        args.files = args.files if "--files" in given else 60
-        args.repeat = args.repeat if "--repeat" in given else 1
-    if args.steps < 3 or args.files < 2 or args.repeat < 1:
-        p.error("--steps must be at least 3, --files at least 2, --repeat at least 1")
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.workdir))
-    else:
-        work = Path(tempfile.mkdtemp(prefix="tutorial-bench-rewrite-"))
-    try:
-        return bench(args, work.resolve())
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return run_in_workdir(parse_common(p, argv, min_steps=3), bench,
+                          "tutorial-bench-rewrite-")
 
 
 if __name__ == "__main__":
