@@ -125,7 +125,7 @@ def open_history(manifest: Manifest, spec: str | None) -> Iterator[tuple[History
             if not (built / ".git").exists():
                 raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
             repo = stack.enter_context(Repository(built))
-            yield _from_refs(repo, str(built), repo.refs("refs/heads/", "refs/tags/"),
+            yield _from_refs(repo, build_name(manifest), repo.refs("refs/heads/", "refs/tags/"),
                              manifest.branch), repo
             return
         if (built / ".git").exists():
@@ -159,6 +159,14 @@ def open_history(manifest: Manifest, spec: str | None) -> Iterator[tuple[History
         yield _from_refs(repo, spec, refs, branch), repo
 
 
+def build_name(manifest: Manifest) -> str:
+    """The built repository as people name it: relative to the project when inside it."""
+    try:
+        return manifest.repo_path.resolve().relative_to(manifest.root.resolve()).as_posix()
+    except ValueError:
+        return str(manifest.repo_path)
+
+
 # -- comparing them -----------------------------------------------------------------------
 
 
@@ -181,6 +189,16 @@ def changes(manifest: Manifest, old: str | None, new: str | None = None) -> Chan
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tutorial-changes-"))
         scratch = stack.enter_context(scratch_repository(Path(tmp), [repo, old_repo]))
         return compare(scratch, a, b)
+
+
+def between_refs(repo: Repository, branch: str, old: tuple[str, dict[str, str]],
+                 new: tuple[str, dict[str, str]]) -> Changes:
+    """Compare two sets of refs (name, ref -> object) of one repository, e.g. what was last
+    published and what the build holds now."""
+    with tempfile.TemporaryDirectory(prefix="tutorial-changes-") as tmp, \
+            scratch_repository(Path(tmp), [repo]) as scratch:
+        return compare(scratch, _from_refs(repo, old[0], old[1], branch),
+                       _from_refs(repo, new[0], new[1], branch))
 
 
 def compare(repo: Repository, old: History, new: History) -> Changes:
