@@ -5,7 +5,11 @@ changed), deleted steps, a dry run, and the refusals while a rewrite is unfinish
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -262,3 +266,23 @@ def test_first_publish_to_a_remote_that_holds_other_refs(
     assert code == 0, err
     assert refs_of(remote) == refs_of(built(root))
     shutil.rmtree(other)
+
+
+def test_killed_after_pushing_the_next_publish_records_it(
+        project: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, remote = project
+    assert tutorial(capsys, root, "publish")[0] == 0
+    patch = fix(root, tmp_path, "2b", "notes.md", "notes\n", "notes, fixed\n")
+    assert tutorial(capsys, root, "apply", "2b", str(patch))[0] == 0
+    before = record(root)
+    env = {**os.environ, "TUTORIAL_KILL_AT": "publish:pushed",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.run([sys.executable, "-m", "tutorial_tools", "--project", str(root),
+                           "publish"], capture_output=True, text=True, env=env)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert refs_of(remote) == refs_of(built(root)) and record(root) == before
+    code, _, err = tutorial(capsys, root, "publish")
+    assert code == 0, err
+    assert "Up to date" in err and "(recorded as published)" in err
+    assert record(root) == refs_of(built(root))

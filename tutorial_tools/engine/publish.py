@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DirtyWorkTree, RemoteChanged, TutorialError
+from ..faults import checkpoint
 from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
 from ..manifest import Manifest
@@ -133,6 +134,9 @@ def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
         result = push(repo, name, [RefUpdate(m.ref, m.new, m.old) for m in moves])
         if not result.ok:
             raise _rejected(name, url, result.refs, result.message)
+        # Killed here, the remote has the refs and the record does not: the next publish
+        # finds every ref already there, pushes nothing and records it.
+        checkpoint("publish:pushed")
         published.save(repo, name, wanted)
         return PublishResult(name, url, "published" if moves else "up to date", moves,
                              last is None, summary, result.refs)
