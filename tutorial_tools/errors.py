@@ -131,3 +131,7 @@ class RefsChanged(TutorialError):
 
 class StepsFailed(TutorialError):
     """`tutorial verify`: steps failed their tests (each was named above the message)."""
+
+
+class RemoteChanged(TutorialError):
+    """`tutorial publish`: the remote's refs are not what was last published there."""
