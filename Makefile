@@ -13,15 +13,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
-## demo: build the bundled demo tutorial's history, show its status, verify its steps and build its site
+## demo: build the bundled demo tutorial (Jot, a Flask app) into build/repo, verify every step, render its site
 demo: $(STAMP)
 	$(TUTORIAL) build
 	$(TUTORIAL) status
+	@# The steps' tests run in virtualenvs that `python -m venv` makes: this venv's python is on PATH.
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(TUTORIAL) verify
 	$(VENV)/bin/mkdocs build --strict --quiet
 	@echo
-	@echo "The demo's history is in build/repo (try: git -C build/repo log --oneline --decorate)."
-	@echo "Its site is in site/ (serve it with: $(VENV)/bin/mkdocs serve)."
+	@echo "The demo tutorial, Jot (a small Flask app in 7 chapters and 15 steps), is built:"
+	@echo "  history:  build/repo, tags 1a 1b 2a 2b 3a 3b 4a 4b 5a 5b 5c 6a 6b 7a 7b"
+	@echo "            try: git -C build/repo log --oneline --decorate"
+	@echo "                 $(TUTORIAL) diff 3a 3b"
+	@echo "  site:     site/index.html; serve it with: $(VENV)/bin/mkdocs serve  (then http://127.0.0.1:8000/)"
+	@echo "  sources:  tutorial.yaml and chapters/ (the narratives are chapters/*/index.md)"
 
 ## test: lint, type-check and run the whole test suite
 test: lint pytest
