@@ -131,3 +131,16 @@ class RefsChanged(TutorialError):
 
 class StepsFailed(TutorialError):
     """`tutorial verify`: steps failed their tests (each was named above the message)."""
+
+
+class DirectiveError(TutorialError):
+    """A directive in a chapter's narrative is malformed or names what does not exist;
+    `line` is its line in the file (the site names the file)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class HistoryNotBuilt(TutorialError):
+    """The site needs the built history, and it is missing or older than chapters/."""
