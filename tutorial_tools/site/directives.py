@@ -81,14 +81,15 @@ def parse_attrs(raw: str, line: int) -> dict[str, str]:
     return attrs
 
 
-def _check(name: str, attrs: dict[str, str], known: dict[str, bool], line: int) -> None:
+def _check(name: str, attrs: dict[str, str], known: dict[str, bool], line: int,
+           prefix: str = "::") -> None:
     for key in attrs:
         if key not in known:
-            raise DirectiveError(line, f"unknown attribute {key!r} of ::{name} "
+            raise DirectiveError(line, f"unknown attribute {key!r} of {prefix}{name} "
                                  f"(it takes {', '.join(known)})")
     for key, required in known.items():
         if required and not attrs.get(key):
-            raise DirectiveError(line, f"::{name} needs {key}=...")
+            raise DirectiveError(line, f"{prefix}{name} needs {key}=...")
 
 
 def parse_block(text: str, line: int) -> Directive | None:
@@ -122,7 +123,7 @@ def _inline(m: re.Match[str], line: int) -> Directive:
         raise DirectiveError(line, f"unknown inline directive :{name}[...] "
                              f"(known: {', '.join(':' + n + '[...]' for n in INLINE)})")
     attrs = parse_attrs(raw, line) if raw else {}
-    _check(name, attrs, INLINE[name], line)
+    _check(name, attrs, INLINE[name], line, prefix=":")
     if not text.strip() and not attrs.get("tag"):
         raise DirectiveError(line, f":{name}[] needs a step: :{name}[3b] or "
                              f":{name}[text]{{tag=3b}}")
