@@ -214,7 +214,7 @@ def test_hostile_file_names_and_titles_are_shown_as_text(project: Path) -> None:
         text = site.page(path)
         assert "<script>alert(1)" not in text and "<img src=x" not in text, path
     step = site.page("steps/2b/index.html")
-    assert f"<h1 id=" in step and f"Step 2b: {escaped}</h1>" in step
+    assert "<h1 id=" in step and f"Step 2b: {escaped}</h1>" in step
     assert f"<title>Step 2b: {escaped} - Demo</title>" in step
     assert f"&larr; Step 2b: {html.escape(title)}</a>" in site.page("steps/2c/index.html")
     assert f": {escaped} <span class" in site.page("index.html")
