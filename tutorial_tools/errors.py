@@ -131,3 +131,7 @@ class RefsChanged(TutorialError):
 
 class StepsFailed(TutorialError):
     """`tutorial verify`: steps failed their tests (each was named above the message)."""
+
+
+class RenderError(TutorialError):
+    """A page asks to show a file, line range or marker that the step does not have."""
