@@ -144,3 +144,7 @@ class DirectiveError(TutorialError):
 
 class HistoryNotBuilt(TutorialError):
     """The site needs the built history, and it is missing or older than chapters/."""
+
+
+class RenderError(TutorialError):
+    """A page asks to show a file, line range or marker that the step does not have."""
