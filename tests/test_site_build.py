@@ -133,9 +133,12 @@ def test_directives_in_a_chapter_are_expanded(project: Path) -> None:
             '<a href="../steps/1b/">the greeting</a>.') in page
     assert page.count('class="tt-diff') == 2
     assert 'id="diff-1b-0-' in page and 'id="diff-1b-2-0-' in page
-    # The marker lines themselves are left out of the excerpt.
+    # The excerpt between the markers: lines 2 and 3 of app.py, markers left out.
     excerpt = page[page.index("as it is at 1b"):page.index("Its first two lines")]
-    assert "def hello(name):" in excerpt and "[greet]" not in excerpt
+    assert re.findall(r'id="(file-1b-L\d+)"', excerpt) == ["file-1b-L2", "file-1b-L3"]
+    assert "hello" in excerpt and "[greet]" not in excerpt
+    lines = page[page.index("Its first two lines"):page.index("A page can show")]
+    assert re.findall(r'id="(file-1b-2-L\d+)"', lines) == ["file-1b-2-L1", "file-1b-2-L2"]
     # Fenced code and code spans show directives as text.
     assert "::diff{step=nonexistent}\n:step[nowhere]" in page
     assert "<code>:step[nowhere]</code>" in page

@@ -4,11 +4,13 @@ disk cache: each is rendered only when what it shows changed."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import render
 from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
+from ..render.model import LARGE_BYTES
 from .cache import CacheStats, DiskCache, cache_key
 from .history import SiteStep
 from .pages import Counts
@@ -29,34 +31,58 @@ class Fragments:
         self.stats = stats
         self.collapse_lines = collapse_lines
 
-    def _diff(self, s: SiteStep) -> render.StepDiff:
-        diff = render.load_step_diff(self.repo, s.parent_tree, s.tree)
+    def _collapse(self, diff: render.StepDiff) -> render.StepDiff:
+        """The diff with `collapse_lines` as the renderer's threshold for large files."""
         if self.collapse_lines is None:
             return diff
         limit = self.collapse_lines
-        files = tuple(dataclasses.replace(f, large=f.additions + f.deletions > limit)
-                      for f in diff.files)
+        files = tuple(dataclasses.replace(
+            f, large=f.additions + f.deletions > limit
+            or max(f.old_size or 0, f.new_size or 0) > LARGE_BYTES) for f in diff.files)
         return dataclasses.replace(diff, files=files)
 
-    def step(self, s: SiteStep, anchor: str, *, count: bool = True) -> RenderedStep:
-        """The step's whole change, rendered (or from the cache)."""
-        key = cache_key("step", s.parent_tree, s.tree, render.RENDERER_VERSION,
-                        self.collapse_lines, anchor)
-        hit = self.cache.get_json("steps", key)
+    def _diff(self, s: SiteStep) -> render.StepDiff:
+        return self._collapse(render.load_step_diff(self.repo, s.parent_tree, s.tree))
+
+    def _step_key(self, s: SiteStep, anchor: str) -> str:
+        return cache_key("step", s.parent_tree, s.tree, render.RENDERER_VERSION,
+                         self.collapse_lines, anchor)
+
+    def steps(self, steps: Sequence[SiteStep], anchor: str) -> dict[str, RenderedStep]:
+        """Each step's whole change, rendered or from the cache; the diffs of the steps
+        to render are read with one git process."""
+        out: dict[str, RenderedStep] = {}
+        missing = []
+        for s in steps:
+            hit = self.cache.get_json("steps", self._step_key(s, anchor))
+            if hit is None:
+                missing.append(s)
+            else:
+                out[s.label] = RenderedStep(hit["html"], Counts(*hit["counts"]),
+                                            tuple(hit["paths"]))
+        self.stats.cached += len(out)
+        pairs = [(s.parent_tree, s.tree) for s in missing]
+        for s, diff in zip(missing, render.load_step_diffs(self.repo, pairs), strict=True):
+            out[s.label] = self._store(s, anchor, self._collapse(diff))
+            self.stats.rendered.append(s.label)
+        return {s.label: out[s.label] for s in steps}
+
+    def step(self, s: SiteStep, anchor: str) -> RenderedStep:
+        """One step's whole change (`::diff{step=..}`), rendered or from the cache."""
+        hit = self.cache.get_json("steps", self._step_key(s, anchor))
         if hit is not None:
-            if count:
-                self.stats.cached += 1
             return RenderedStep(hit["html"], Counts(*hit["counts"]), tuple(hit["paths"]))
-        diff = self._diff(s)
+        return self._store(s, anchor, self._diff(s))
+
+    def _store(self, s: SiteStep, anchor: str, diff: render.StepDiff) -> RenderedStep:
         out = RenderedStep(
             render.render_diff(self.repo, diff, anchor=anchor),
             Counts(diff.additions, diff.deletions, len(diff.files)),
             tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path)
                                 if p is not None)))
-        self.cache.put_json("steps", key, {"html": out.html, "paths": list(out.paths),
-                                           "counts": dataclasses.astuple(out.counts)})
-        if count:
-            self.stats.rendered.append(s.label)
+        self.cache.put_json("steps", self._step_key(s, anchor),
+                            {"html": out.html, "paths": list(out.paths),
+                             "counts": dataclasses.astuple(out.counts)})
         return out
 
     def step_file(self, s: SiteStep, path: str, anchor: str, line: int) -> str:
@@ -67,14 +93,11 @@ class Fragments:
         if hit is not None:
             return str(hit["html"])
         diff = self._diff(s)
-        files = tuple(f for f in diff.files if path in (f.new_path, f.old_path))
-        if not files:
-            changed = ", ".join(f.new_path or f.old_path or "?" for f in diff.files[:8])
+        one = diff.only([path])
+        if not one.files:
+            changed = ", ".join(f.path for f in diff.files[:8])
             raise DirectiveError(line, f"step {s.label} does not change {path!r} "
                                  f"(it changes: {changed or 'nothing'})")
-        one = dataclasses.replace(diff, files=files,
-                                  additions=sum(f.additions for f in files),
-                                  deletions=sum(f.deletions for f in files))
         out = render.render_diff(self.repo, one, anchor=anchor)
         self.cache.put_json("files", key, {"html": out})
         return out

@@ -129,7 +129,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
             if f.src_uri.endswith(".patch") and f.src_uri.count("/") == 1:
                 files.remove(f)
 
-        rendered = {s.label: self._fragments.step(s, "d") for s in steps}
+        rendered = self._fragments.steps(steps, "d")
         counts = {label: r.counts for label, r in rendered.items()}
         errata = None
         if self.config.errata:
@@ -257,7 +257,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         if d.name == "diff":
             path = d.attrs.get("file")
             fragment = (self._fragments.step_file(s, path, anchor, d.line) if path
-                        else self._fragments.step(s, anchor, count=False).html)
+                        else self._fragments.step(s, anchor).html)
         else:
             fragment = self._fragments.file(s, d.attrs["path"], anchor, d.line,
                                             lines=d.lines, start=d.attrs.get("start"),
