@@ -18,6 +18,25 @@ from typing import Any
 from ..manifest import Chapter, Manifest
 from .history import SiteStep
 
+# The step pages' own styles (the diffs' come with the renderer), for any theme.
+SITE_CSS_PATH = "tutorial/site.css"
+SITE_CSS = """\
+.tt-step-header { margin: 0 0 1rem; }
+.tt-step-nav { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .25rem 0; }
+.tt-step-nav .tt-next { margin-left: auto; text-align: right; }
+.tt-downloads { font-size: .9em; }
+.tt-counts { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: .85em; white-space: nowrap; }
+.tt-count-add { color: #1a7f37; }
+.tt-count-del { color: #cf222e; }
+[data-md-color-scheme="slate"] .tt-count-add { color: #3fb950; }
+[data-md-color-scheme="slate"] .tt-count-del { color: #f85149; }
+@media (prefers-color-scheme: dark) {
+  :root:not([data-md-color-scheme]) .tt-count-add { color: #3fb950; }
+  :root:not([data-md-color-scheme]) .tt-count-del { color: #f85149; }
+}
+"""
+
 # Python-Markdown's backslash escapes (its ESCAPED_CHARS, less '>': escaped as &gt;).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9._/@%+=:,-]+$")

@@ -85,7 +85,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self._user_nav = config.nav is not None
-        for path in render.ASSETS:
+        for path in [*render.ASSETS, pages.SITE_CSS_PATH]:
             target = config.extra_css if path.endswith(".css") else config.extra_javascript
             if path.endswith((".css", ".js")) and path not in target:
                 target.append(path)
@@ -168,7 +168,8 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
                 s, prev, self._slot(s.src_uri, header),
                 self._slot(s.src_uri, rendered[s.label].html))
 
-        for path, data in render.ASSETS.items():
+        assets = {**render.ASSETS, pages.SITE_CSS_PATH: pages.SITE_CSS.encode()}
+        for path, data in assets.items():
             if files.get_file_from_path(path) is None:
                 files.append(File.generated(config, path, content=data))
         if not self._user_nav:
