@@ -176,6 +176,7 @@ tr.tt-hunk-head td.tt-hunk-nums { user-select: none; -webkit-user-select: none; 
 }
 .tt-noeol::after { content: "\\2205  No newline at end of file"; }
 .tt-eol::after { content: attr(data-eol); }
+.tt-ctl::before { content: attr(data-c); color: var(--tt-muted); }
 table.tt-lines tr.tt-target > td, table.tt-lines tr:has(a:target) > td {
   background: var(--tt-target);
 }
