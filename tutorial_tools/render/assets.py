@@ -109,6 +109,7 @@ _CSS = """
 .tt-diff details.tt-dfile[open] > summary.tt-dfile-head::before { transform: rotate(90deg); }
 .tt-diff details.tt-dfile > summary.tt-dfile-head::after { content: none; display: none; }
 .tt-dfile-head .tt-path { flex: 1 1 auto; min-width: 0; font-weight: 600; }
+.tt-diff details.tt-dfile > .tt-dfile-body { margin: 0; padding: 0; }
 .tt-file { border: 1px solid var(--tt-border); border-radius: 6px; overflow: hidden; }
 .tt-file .tt-file-head { cursor: auto; border-bottom: 1px solid var(--tt-border); }
 .tt-file .tt-file-head .tt-path { flex: 1 1 auto; }
@@ -119,17 +120,21 @@ _CSS = """
   max-width: 100%; max-height: 24em; border: 1px solid var(--tt-border);
   background: repeating-conic-gradient(#8883 0 25%, transparent 0 50%) 0 0 / 16px 16px;
 }
-.tt-images figcaption { font-size: .8em; color: var(--tt-muted); }
+.tt-diff .tt-images figcaption {
+  margin: 0; max-width: none; font-size: .8em; color: var(--tt-muted); text-align: left;
+}
 .tt-before img { border-color: var(--tt-del-fg); }
 .tt-after img { border-color: var(--tt-add-fg); }
 .tt-view-unified .tt-split, .tt-view-split .tt-unified { display: none; }
 table.tt-lines {
   display: table; width: 100%; margin: 0; border: 0; border-collapse: collapse;
-  border-spacing: 0; table-layout: auto; font: .8em/1.5 var(--tt-font); background: none;
+  border-spacing: 0; table-layout: auto; font: .85em/1.5 var(--tt-font); background: none;
   box-shadow: none;
 }
-table.tt-lines td {
+/* Themes style every table (the mkdocs theme makes each one a striped Bootstrap table). */
+table.tt-lines td, table.tt-lines tr {
   padding: 0 .5em; border: 0; vertical-align: top; background: none; min-width: 0;
+  color: var(--tt-fg); box-shadow: none;
 }
 table.tt-lines td.tt-num {
   width: 1%; min-width: 3.5em; padding: 0 .6em; text-align: right; white-space: nowrap;
@@ -176,6 +181,7 @@ tr.tt-hunk-head td.tt-hunk-nums { user-select: none; -webkit-user-select: none; 
 }
 .tt-noeol::after { content: "\\2205  No newline at end of file"; }
 .tt-eol::after { content: attr(data-eol); }
+.tt-ctl::before { content: attr(data-c); color: var(--tt-muted); }
 table.tt-lines tr.tt-target > td, table.tt-lines tr:has(a:target) > td {
   background: var(--tt-target);
 }

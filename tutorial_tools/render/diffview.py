@@ -112,7 +112,7 @@ def _summary(diff: StepDiff) -> str:
         '<span class="tt-toggle" role="group" aria-label="Diff layout">'
         '<button type="button" data-tt-view="unified" aria-pressed="true">Unified</button>'
         '<button type="button" data-tt-view="split" aria-pressed="false">Split</button>'
-        "</span></div>"
+        "</span></div>\n"
     )
 
 
@@ -165,16 +165,16 @@ def _file_list(diff: StepDiff, anchor: str) -> str:
         items.append(
             f'<li class="tt-{f.status}">{_badge(f)}'
             f'<a href="#{esc(anchor)}-{i}">{_name(f)}</a>{_meta(f)}'
-            f"{_counts(f.additions, f.deletions)}{_bar(f.additions, f.deletions)}</li>")
-    return '<ul class="tt-files">' + "".join(items) + "</ul>"
+            f"{_counts(f.additions, f.deletions)}{_bar(f.additions, f.deletions)}</li>\n")
+    return '<ul class="tt-files">\n' + "".join(items) + "</ul>\n"
 
 
 def _file(blobs: Blobs, f: FileDiff, fid: str, image_url: ImageUrl | None) -> str:
     head = (f'<summary class="tt-dfile-head">{_badge(f)}{_name(f)}{_meta(f)}'
-            f"{_counts(f.additions, f.deletions)}</summary>")
+            f"{_counts(f.additions, f.deletions)}</summary>\n")
     opened = "" if f.collapsed else " open"
     return (f'<details class="tt-dfile tt-{f.status}" id="{esc(fid)}"{opened}>{head}'
-            f'<div class="tt-dfile-body">{_body(blobs, f, fid, image_url)}</div></details>')
+            f'<div class="tt-dfile-body">{_body(blobs, f, fid, image_url)}</div></details>\n')
 
 
 def _body(blobs: Blobs, f: FileDiff, fid: str, image_url: ImageUrl | None) -> str:
@@ -310,11 +310,11 @@ def _head(hunk: Hunk, colspan: int) -> str:
     return (f'<tr class="tt-hunk-head"><td class="tt-hunk-nums" colspan="2"></td>'
             f'<td class="tt-hunk-text" colspan="{colspan}">{esc(hunk.header)}{section}'
             '<button type="button" class="tt-copy" title="Copy the new code of this hunk">'
-            "Copy</button></td></tr>")
+            "Copy</button></td></tr>\n")
 
 
 def _unified_hunk(hunk: Hunk, rows: list[str], fid: str) -> str:
-    out = ["<tbody>", _head(hunk, 2)]
+    out = ["<tbody>\n", _head(hunk, 2)]
     for line, html in zip(hunk.lines, rows, strict=True):
         kind = _KIND_CLASS[line.kind]
         new_side = " tt-nc" if line.kind != "removed" else ""
@@ -322,13 +322,13 @@ def _unified_hunk(hunk: Hunk, rows: list[str], fid: str) -> str:
             f"<tr>{_num(fid, 'R', line.old, kind, target=True)}"
             f"{_num(fid, 'L', line.new, kind, target=True)}"
             f'<td class="tt-mark {kind}"></td><td class="tt-code {kind}{new_side}">{html}</td>'
-            "</tr>")
-    out.append("</tbody>")
+            "</tr>\n")
+    out.append("</tbody>\n")
     return "".join(out)
 
 
 def _split_hunk(hunk: Hunk, rows: list[str], fid: str) -> str:
-    out = ["<tbody>", _head(hunk, 4)]
+    out = ["<tbody>\n", _head(hunk, 4)]
 
     def half(k: int | None, side: str) -> str:
         if k is None:
@@ -345,9 +345,9 @@ def _split_hunk(hunk: Hunk, rows: list[str], fid: str) -> str:
     for removed, added in _blocks(hunk):
         if not added and len(removed) == 1 and hunk.lines[removed[0]].kind == "context":
             k = removed[0]
-            out.append(f"<tr>{half(k, 'old')}{half(k, 'new')}</tr>")
+            out.append(f"<tr>{half(k, 'old')}{half(k, 'new')}</tr>\n")
             continue
         for a, b in zip_longest(removed, added):
-            out.append(f"<tr>{half(a, 'old')}{half(b, 'new')}</tr>")
-    out.append("</tbody>")
+            out.append(f"<tr>{half(a, 'old')}{half(b, 'new')}</tr>\n")
+    out.append("</tbody>\n")
     return "".join(out)

@@ -84,7 +84,7 @@ def render_file(repo: Repository, tree: str, path: str, *,
         segments: list[Segment] = shown[n - 1]
         rows.append(f'<tr><td class="tt-num"><a href="#{esc(ref)}" id="{esc(ref)}" '
                     f'data-n="{n}"></a></td><td class="tt-code tt-nc">'
-                    f'{line_html(segments, [], "ins")}</td></tr>')
+                    f'{line_html(segments, [], "ins")}</td></tr>\n')
     where = "" if (first, last) == (1, len(raw)) else (
         f' <span class="tt-meta">lines {first}\u2013{last}</span>' if last >= first else "")
     return (f'<div class="tt-file" id="{esc(anchor)}"><div class="tt-file-head">'

@@ -168,5 +168,21 @@ def _inside(offset: int, ranges: list[tuple[int, int]]) -> bool:
     return any(a <= offset < b for a, b in ranges)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _visible(text: str) -> str:
+    """Escaped text where control characters (a lone CR, ESC, ...) show as their symbol
+    (drawn by CSS, so copying leaves them out) instead of breaking or vanishing."""
+    out = esc(text)
+    if _CONTROL.search(out) is None:
+        return out
+    return _CONTROL.sub(lambda m: f'<span class="tt-ctl" data-c="{_symbol(m[0])}"></span>', out)
+
+
+def _symbol(char: str) -> str:
+    return "\u2421" if char == "\x7f" else chr(0x2400 + ord(char))
+
+
 def _span(cls: str, text: str) -> str:
-    return f'<span class="{cls}">{esc(text)}</span>' if cls else esc(text)
+    return f'<span class="{cls}">{_visible(text)}</span>' if cls else _visible(text)
