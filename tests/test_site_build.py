@@ -113,6 +113,17 @@ def test_generated_navigation_puts_each_chapters_steps_after_it(project: Path) -
     assert "<li>1b: a typo.</li>" in site.page("errata/index.html")
 
 
+def test_a_chapter_without_a_narrative_gets_a_page_and_a_missing_errata_none(
+        project: Path) -> None:
+    (project / "chapters" / "02-more" / "index.md").unlink()
+    write_mkdocs(project, options="      errata: ERRATA.md")
+    site = build_site(project)
+    page = main_html(site.page("02-more/index.html"))
+    assert '<h1 id="chapter-2-more">Chapter 2: More</h1>' in page
+    assert '<a href="../steps/2b/">Step 2b: More</a>' in page
+    assert not (site.site / "errata").exists() and "errata" not in site.page("index.html")
+
+
 def test_steps_can_stay_out_of_the_navigation(project: Path) -> None:
     write_mkdocs(project, options="      steps_in_nav: false")
     site = build_site(project)
