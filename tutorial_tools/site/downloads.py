@@ -18,9 +18,12 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..gitstore import Repository
+from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.objects import Header, TreeEntry, parse_tree, split_object
+from .cache import DiskCache
+from .history import SiteStep
 
 _LINK, _GITLINK, _TREE = b"120000", b"160000", b"40000"
 
@@ -153,3 +156,37 @@ def format_patch(repo: Repository, commit: str, diff: bytes) -> bytes:
                   "Content-Transfer-Encoding: 8bit"]
     head = "\n".join(lines) + "\n\n" + body + "---\n"
     return head.encode("utf-8") + diff + b"-- \ntutorial-tools\n\n"
+
+
+@dataclass(frozen=True)
+class Downloads:
+    paths: dict[str, tuple[Path, Path]]  # step label -> (zip, patch) in the cache
+    made: int  # files made (not found in the cache)
+
+
+def make_downloads(repo: Repository, cache: DiskCache, steps: tuple[SiteStep, ...],
+                   ) -> Downloads:
+    """Each step's zip and patch, from the cache (keyed by the step's commit) or made now.
+    A cached file is named `<commit>-<step>.zip` / `.patch`; the diffs of the patches to
+    make come from one git process."""
+    zips = ZipMaker(repo)
+    paths: dict[str, tuple[Path, Path]] = {}
+    made = 0
+    missing: list[SiteStep] = []
+    for s in steps:
+        zip_name, patch_name = f"-{s.file_stem}.zip", f"-{s.file_stem}.patch"
+        zip_path = cache.path("downloads", s.commit, zip_name)
+        patch_path = cache.path("downloads", s.commit, patch_name)
+        if not zip_path.is_file():
+            data = zips.make(s.tree, s.file_stem, commit_date(repo, s.commit))
+            cache.put_bytes("downloads", s.commit, zip_name, data)
+            made += 1
+        if not patch_path.is_file():
+            missing.append(s)
+        paths[s.label] = (zip_path, patch_path)
+    diffs = repo.diff_trees([(s.parent_tree or EMPTY_TREE, s.tree) for s in missing])
+    for s, diff in zip(missing, diffs, strict=True):
+        cache.put_bytes("downloads", s.commit, f"-{s.file_stem}.patch",
+                        format_patch(repo, s.commit, diff))
+        made += 1
+    return Downloads(paths, made)

@@ -35,8 +35,8 @@ from ..gitstore import Repository
 from ..manifest import MANIFEST, Manifest, load
 from . import directives, pages
 from .cache import CACHE_DIR, CacheStats, DiskCache
-from .downloads import ZipMaker, commit_date, format_patch
-from .fragments import Fragments
+from .downloads import make_downloads
+from .fragments import Fragments, RenderedStep
 from .history import SiteStep, check_built, load_history
 
 log = get_plugin_logger("tutorial")
@@ -83,6 +83,11 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
             manifest = dataclasses.replace(manifest, repo=str(here / self.config.repo))
         return manifest
 
+    def _errata_path(self, config: MkDocsConfig) -> Path | None:
+        if not self.config.errata:
+            return None
+        return Path(config.config_file_path).parent / self.config.errata
+
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self._user_nav = config.nav is not None
         for path in [*render.ASSETS, pages.SITE_CSS_PATH]:
@@ -96,8 +101,9 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         manifest = self._manifest(config)
         server.watch(str(manifest.path), recursive=False)
         server.watch(str(manifest.root / "chapters"))
-        if self.config.errata and (manifest.root / self.config.errata).exists():
-            server.watch(str(manifest.root / self.config.errata), recursive=False)
+        errata = self._errata_path(config)
+        if errata is not None and errata.exists():
+            server.watch(str(errata), recursive=False)
         git_dir = manifest.repo_path / ".git"
         for refs in (git_dir / "refs", git_dir / "packed-refs"):
             if refs.exists():
@@ -128,17 +134,9 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         for f in list(files):
             if f.src_uri.endswith(".patch") and f.src_uri.count("/") == 1:
                 files.remove(f)
-
         rendered = self._fragments.steps(steps, "d")
         counts = {label: r.counts for label, r in rendered.items()}
-        errata = None
-        if self.config.errata:
-            errata_path = manifest.root / self.config.errata
-            if errata_path.is_file():
-                errata = "errata.md"
-                self._sources[errata] = self.config.errata
-                files.append(File.generated(config, errata,
-                                            content=errata_path.read_text(encoding="utf-8")))
+        errata = self._errata(files, config)
         if files.get_file_from_path("index.md") is None:
             self._add(files, config, "index.md",
                       pages.index_markdown(manifest, steps, counts, errata))
@@ -147,26 +145,16 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
             if files.get_file_from_path(uri) is None:
                 own = [self._steps[st.label] for st in chapter.steps]
                 self._add(files, config, uri, pages.chapter_markdown(chapter, own))
-
-        step_files = {s.label: self._add(files, config, s.src_uri, "") for s in steps}
-        downloads = self._downloads(files, config, cache, steps) if self.config.downloads else {}
-        chapters = {ch.number: ch for ch in manifest.chapters}
-        for i, s in enumerate(steps):
-            this = step_files[s.label]
-
-            def url(uri: str, this: File = this) -> str:
-                target = files.get_file_from_path(uri)
-                assert target is not None, uri
-                return target.url_relative_to(this)
-
-            prev = steps[i - 1] if i else None
-            next_ = steps[i + 1] if i + 1 < len(steps) else None
-            header = pages.step_header_html(s, len(steps), chapters[s.step.chapter], url,
-                                            prev, next_, counts[s.label],
-                                            downloads.get(s.label))
-            this.content_string = pages.step_markdown(
-                s, prev, self._slot(s.src_uri, header),
-                self._slot(s.src_uri, rendered[s.label].html))
+        downloads: dict[str, tuple[str, str]] = {}
+        if self.config.downloads:
+            made = make_downloads(self._repo, cache, steps)
+            self.stats.downloads_made += made.made
+            for s in steps:
+                downloads[s.label] = (f"{s.page}/{s.file_stem}.zip",
+                                      f"{s.page}/{s.file_stem}.patch")
+                for uri, path in zip(downloads[s.label], made.paths[s.label], strict=True):
+                    files.append(File.generated(config, uri, abs_src_path=str(path)))
+        self._step_pages(files, config, manifest, steps, rendered, downloads)
 
         assets = {**render.ASSETS, pages.SITE_CSS_PATH: pages.SITE_CSS.encode()}
         for path, data in assets.items():
@@ -188,36 +176,41 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         self._ours.add(uri)
         return f
 
-    def _downloads(self, files: Files, config: MkDocsConfig, cache: DiskCache,
-                   steps: tuple[SiteStep, ...]) -> dict[str, tuple[str, str]]:
-        """Each step's zip and patch, from the cache or made now: label -> (zip, patch)."""
-        assert self._repo is not None
-        repo = self._repo
-        zips = ZipMaker(repo)
-        out: dict[str, tuple[str, str]] = {}
-        missing: list[tuple[SiteStep, Path]] = []
-        for s in steps:
-            zip_path = cache.path("downloads", s.commit, f"-{s.file_stem}.zip")
-            patch_path = cache.path("downloads", s.commit, f"-{s.file_stem}.patch")
-            if not zip_path.is_file():
-                data = zips.make(s.tree, s.file_stem, commit_date(repo, s.commit))
-                cache.put_bytes("downloads", s.commit, f"-{s.file_stem}.zip", data)
-                self.stats.downloads_made += 1
-            if not patch_path.is_file():
-                missing.append((s, patch_path))
-            uris = (f"{s.page}/{s.file_stem}.zip", f"{s.page}/{s.file_stem}.patch")
-            for uri, path in zip(uris, (zip_path, patch_path), strict=True):
-                files.append(File.generated(config, uri, abs_src_path=str(path)))
-            out[s.label] = uris
-        if missing:
-            from ..gitstore import EMPTY_TREE
+    def _errata(self, files: Files, config: MkDocsConfig) -> str | None:
+        """The errata page, when the option names a file that exists."""
+        path = self._errata_path(config)
+        if path is None or not path.is_file():
+            return None
+        uri = "errata.md"
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"{config.docs_dir}/{uri} exists, and the `errata` option asks "
+                              f"for {self.config.errata} to be shown as {uri}: keep one of them")
+        self._sources[uri] = str(self.config.errata)
+        files.append(File.generated(config, uri, content=path.read_text(encoding="utf-8")))
+        return uri
 
-            diffs = repo.diff_trees([(s.parent_tree or EMPTY_TREE, s.tree) for s, _ in missing])
-            for (s, _), diff in zip(missing, diffs, strict=True):
-                cache.put_bytes("downloads", s.commit, f"-{s.file_stem}.patch",
-                                format_patch(repo, s.commit, diff))
-                self.stats.downloads_made += 1
-        return out
+    def _step_pages(self, files: Files, config: MkDocsConfig, manifest: Manifest,
+                    steps: tuple[SiteStep, ...], rendered: dict[str, RenderedStep],
+                    downloads: dict[str, tuple[str, str]]) -> None:
+        this_files = {s.label: self._add(files, config, s.src_uri, "") for s in steps}
+        chapters = {ch.number: ch for ch in manifest.chapters}
+        for i, s in enumerate(steps):
+            this = this_files[s.label]
+
+            def url(uri: str, this: File = this) -> str:
+                target = files.get_file_from_path(uri)
+                assert target is not None, uri
+                return target.url_relative_to(this)
+
+            prev = steps[i - 1] if i else None
+            next_ = steps[i + 1] if i + 1 < len(steps) else None
+            header = pages.step_header_html(s, len(steps), chapters[s.step.chapter], url,
+                                            prev, next_, rendered[s.label].counts,
+                                            downloads.get(s.label))
+            # The page's markdown is known only now: the links needed every File.
+            this.content_string = pages.step_markdown(
+                s, prev, self._slot(s.src_uri, header),
+                self._slot(s.src_uri, rendered[s.label].html))
 
     # -- the author's pages: directives ---------------------------------------------------
 
