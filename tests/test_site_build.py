@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 from mkdocs.exceptions import Abort, PluginError
 
+from testing.gitrepo import Repo, git
 from testing.site import HOSTILE, Built, build_site, make_site_project, write_mkdocs
-from testing.tutorials import configure, edit_step_file
+from testing.tutorials import build, configure, edit_step_file, load
 from tutorial_tools import render
+from tutorial_tools.engine import importer
 from tutorial_tools.gitstore import Repository
+from tutorial_tools.reporter import Recorder
 
 
 @pytest.fixture
@@ -259,3 +262,36 @@ def test_the_material_theme_builds_too(project: Path) -> None:
     page = site.page("steps/1b/index.html")
     assert "git checkout 1b" in page and 'class="tt-diff' in page
     assert 'rel="next" href="../2a/"' in page
+
+
+def test_an_untagged_step_gets_a_page_under_its_name(tmp_path: Path) -> None:
+    src = Repo(tmp_path / "src")
+    src.write("a.txt", "one\n")
+    src.commit("Chapter 1: Start (1a)", tag="1a")
+    src.write("a.txt", "one\ntwo\n")
+    src.commit("Tidy up")
+    src.write("a.txt", "one\ntwo\nthree\n")
+    src.commit("Chapter 1: Start (1b)", tag="1b")
+    root = tmp_path / "project"
+    importer.import_repository(str(src.path), root, Recorder(), keep_untagged=True)
+    build(root)
+    write_mkdocs(root)
+    untagged = [s for s in load(root).steps if s.tag is None]
+    assert len(untagged) == 1
+    name = untagged[0].name
+    site = build_site(root)
+    page = main_html(site.page(f"steps/{name}/index.html"))
+    commit = git(root / "build" / "repo", "rev-parse", "1b^")
+    assert f"git checkout {commit[:12]}\ngit diff 1a {commit[:12]}\n" in page
+    assert 'rel="next" href="../1b/"' in page
+    assert f"git diff {commit[:12]} 1b" in site.page("steps/1b/index.html")
+
+
+def test_the_repo_option_reads_another_built_history(project: Path) -> None:
+    shutil.move(project / "build" / "repo", project / "elsewhere")
+    assert "not built yet" in build_error(project)
+    write_mkdocs(project, options="      repo: elsewhere\n      downloads: false")
+    site = build_site(project)
+    page = site.page("steps/1b/index.html")
+    assert 'class="tt-diff' in page and "tt-downloads" not in page
+    assert not list(site.site.glob("steps/*/*.zip"))
