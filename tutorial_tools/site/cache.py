@@ -54,6 +54,12 @@ class DiskCache:
             return None
         return data if isinstance(data, dict) else None
 
+    def get_text(self, kind: str, key: str, suffix: str) -> str | None:
+        try:
+            return self.path(kind, key, suffix).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+
     def put_json(self, kind: str, key: str, data: dict[str, Any]) -> None:
         self.put_bytes(kind, key, ".json", json.dumps(data).encode())
 

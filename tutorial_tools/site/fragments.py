@@ -54,12 +54,11 @@ class Fragments:
         out: dict[str, RenderedStep] = {}
         missing = []
         for s in steps:
-            hit = self.cache.get_json("steps", self._step_key(s, anchor))
+            hit = self._cached(s, anchor)
             if hit is None:
                 missing.append(s)
             else:
-                out[s.label] = RenderedStep(hit["html"], Counts(*hit["counts"]),
-                                            tuple(hit["paths"]))
+                out[s.label] = hit
         self.stats.cached += len(out)
         pairs = [(s.parent_tree, s.tree) for s in missing]
         for s, diff in zip(missing, render.load_step_diffs(self.repo, pairs), strict=True):
@@ -69,10 +68,18 @@ class Fragments:
 
     def step(self, s: SiteStep, anchor: str) -> RenderedStep:
         """One step's whole change (`::diff{step=..}`), rendered or from the cache."""
-        hit = self.cache.get_json("steps", self._step_key(s, anchor))
-        if hit is not None:
-            return RenderedStep(hit["html"], Counts(*hit["counts"]), tuple(hit["paths"]))
-        return self._store(s, anchor, self._diff(s))
+        hit = self._cached(s, anchor)
+        return hit if hit is not None else self._store(s, anchor, self._diff(s))
+
+    def _cached(self, s: SiteStep, anchor: str) -> RenderedStep | None:
+        # The HTML is a file of its own (read as it is: much faster than out of JSON),
+        # written before the JSON that describes it.
+        key = self._step_key(s, anchor)
+        meta = self.cache.get_json("steps", key)
+        html = self.cache.get_text("steps", key, ".html") if meta is not None else None
+        if meta is None or html is None:
+            return None
+        return RenderedStep(html, Counts(*meta["counts"]), tuple(meta["paths"]))
 
     def _store(self, s: SiteStep, anchor: str, diff: render.StepDiff) -> RenderedStep:
         out = RenderedStep(
@@ -80,9 +87,10 @@ class Fragments:
             Counts(diff.additions, diff.deletions, len(diff.files)),
             tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path)
                                 if p is not None)))
-        self.cache.put_json("steps", self._step_key(s, anchor),
-                            {"html": out.html, "paths": list(out.paths),
-                             "counts": dataclasses.astuple(out.counts)})
+        key = self._step_key(s, anchor)
+        self.cache.put_bytes("steps", key, ".html", out.html.encode())
+        self.cache.put_json("steps", key, {"paths": list(out.paths),
+                                           "counts": dataclasses.astuple(out.counts)})
         return out
 
     def step_file(self, s: SiteStep, path: str, anchor: str, line: int) -> str:

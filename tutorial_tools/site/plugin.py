@@ -26,7 +26,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, get_plugin_logger
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from .. import render
@@ -51,12 +51,14 @@ class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
     """A markdown file, relative to mkdocs.yml, shown as the page `errata.md` when it exists."""
     collapse_lines = c.Optional(c.Type(int))
     """Collapse a file's diff when it changes more lines than this (default: the renderer's)."""
-    steps_in_nav = c.Type(bool, default=True)
-    """List every step page under its chapter in the generated navigation."""
+    steps_in_nav = c.Optional(c.Type(bool))
+    """List every step page under its chapter in the generated navigation (default: when
+    the tutorial has at most 100 steps; every page of the site holds the whole nav)."""
     downloads = c.Type(bool, default=True)
     """Offer each step as a zip of its files and as a patch."""
 
 
+STEPS_IN_NAV = 100  # the most steps whose pages the navigation lists by default
 _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -165,13 +167,17 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
                 f"{ch.slug}/index.md" for ch in manifest.chapters}
             others = [f.src_uri for f in files.documentation_pages()
                       if f.src_uri not in ours]
-            config.nav = pages.navigation(manifest, steps, steps_in_nav=self.config.steps_in_nav,
+            in_nav = self.config.steps_in_nav
+            if in_nav is None:
+                in_nav = len(steps) <= STEPS_IN_NAV
+            config.nav = pages.navigation(manifest, steps, steps_in_nav=in_nav,
                                           others=others, errata=errata)
         log.info(f"{len(steps)} steps: {self.stats.summary()}")
         return files
 
-    def _add(self, files: Files, config: MkDocsConfig, uri: str, content: str) -> File:
-        f = File.generated(config, uri, content=content)
+    def _add(self, files: Files, config: MkDocsConfig, uri: str, content: str,
+             inclusion: InclusionLevel = InclusionLevel.UNDEFINED) -> File:
+        f = File.generated(config, uri, content=content, inclusion=inclusion)
         files.append(f)
         self._ours.add(uri)
         return f
@@ -192,7 +198,10 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
     def _step_pages(self, files: Files, config: MkDocsConfig, manifest: Manifest,
                     steps: tuple[SiteStep, ...], rendered: dict[str, RenderedStep],
                     downloads: dict[str, tuple[str, str]]) -> None:
-        this_files = {s.label: self._add(files, config, s.src_uri, "") for s in steps}
+        # Step pages are linked from the index, the chapters and each other: mkdocs need
+        # not list those missing from the nav.
+        this_files = {s.label: self._add(files, config, s.src_uri, "", InclusionLevel.NOT_IN_NAV)
+                      for s in steps}
         chapters = {ch.number: ch for ch in manifest.chapters}
         for i, s in enumerate(steps):
             this = this_files[s.label]
