@@ -214,9 +214,23 @@ def test_summary_and_file_list(step: StepDiff, page: str) -> None:
     assert page.count('data-tt-view="') == 2
 
 
-def test_unified_and_split_markup_both_present(page: str) -> None:
-    assert page.count('<table class="tt-lines tt-unified">') == page.count(
-        '<table class="tt-lines tt-split">') > 5
+def test_unified_and_split_markup(step: StepDiff, page: str) -> None:
+    """Both layouts for a changed file; one table when a side is empty (added, deleted)."""
+    both = [f for f in step.files if f.hunks and f.status not in ("added", "deleted")]
+    one = [f for f in step.files if f.hunks and f.status in ("added", "deleted")]
+    assert page.count('<table class="tt-lines tt-unified">') == len(both) > 5
+    assert page.count('<table class="tt-lines tt-split">') == len(both)
+    assert page.count('<table class="tt-lines tt-unified tt-one-side">') == len(one) > 2
+    css = ASSETS["tutorial/diff.css"].decode()
+    assert ".tt-view-split table.tt-unified.tt-one-side { display: table; }" in css
+
+
+def test_lexing_can_stop_early_with_the_same_lines() -> None:
+    text = '"""Doc\nstring\n"""\nx = 1\n' * 50
+    whole = highlight(text, "m.py")
+    assert whole is not None and len(whole) == 200
+    assert highlight(text, "m.py", upto=7) == whole[:7]
+    assert highlight(text, "m.py", upto=500) == whole
 
 
 def test_large_and_generated_files_start_collapsed(step: StepDiff, page: str) -> None:
