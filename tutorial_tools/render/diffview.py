@@ -28,6 +28,7 @@ from .model import (
     GITLINK_MODE,
     IMAGE_TYPES,
     LARGE_BYTES,
+    SYMLINK_MODE,
     FileDiff,
     Hunk,
     Line,
@@ -166,11 +167,15 @@ def _notes(f: FileDiff) -> list[str]:
     notes = []
     if f.similarity is not None and f.status in ("renamed", "copied"):
         notes.append(f"{f.similarity}% similar")
-    if f.mode_changed:
+    kinds = {f.old_mode == SYMLINK_MODE, f.new_mode == SYMLINK_MODE}
+    if f.mode_changed and kinds == {True, False}:
+        notes.append("file \u2192 symlink" if f.new_mode == SYMLINK_MODE
+                     else "symlink \u2192 file")
+    elif f.mode_changed:
         notes.append(f"mode {f.old_mode} \u2192 {f.new_mode}")
     elif f.status == "added" and f.new_mode == "100755":
         notes.append("executable")
-    if f.symlink:
+    elif f.symlink:
         notes.append("symlink")
     if f.new_mode == GITLINK_MODE or f.old_mode == GITLINK_MODE:
         notes.append("submodule")
