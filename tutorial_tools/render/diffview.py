@@ -1,8 +1,10 @@
 """A step's change as one HTML fragment: summary, file list, and each file's hunks in both a
-unified and a split table (CSS shows the one the root's `tt-view-*` class names).
+unified and a split table (CSS shows the one the root's `tt-view-*` class names; an added or
+deleted file has the unified one only).
 
-Blobs are read through `Repository` and highlighted whole, once per call, then lines are
-picked by number. Numbers and +/- markers are CSS pseudo-elements: never selected or copied.
+Blobs are read through `Repository` and highlighted as whole files (lexing stops at the last
+line shown), once per blob and shared between calls; lines are then picked by number.
+Numbers and +/- markers are CSS pseudo-elements: never selected or copied.
 """
 
 from __future__ import annotations
