@@ -67,6 +67,8 @@ def highlight(text: str, path: str, upto: int | None = None) -> list[list[Segmen
     so they are the same as when lexing all of it); counting can then only be checked by
     comparing the lines' text, which callers do.
     """
+    if not text:
+        return []
     lexer = lexer_for(path)
     bom = text.startswith("\ufeff")  # Pygments drops it; keep it on line 1
     out: list[list[Segment]] = [[("", "\ufeff")] if bom else []]
