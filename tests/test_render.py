@@ -31,6 +31,7 @@ from tutorial_tools.render import (
     ASSETS,
     RENDERER_VERSION,
     StepDiff,
+    diffview,
     human_size,
     load_step_diff,
     load_step_diffs,
@@ -108,11 +109,13 @@ def test_renames_and_copies_keep_score_modes_and_ids(history: History, step: Ste
     assert mode.old_oid == mode.new_oid is not None
 
 
-def test_a_file_replaced_by_a_symlink_is_one_entry(step: StepDiff) -> None:
+def test_a_file_replaced_by_a_symlink_is_one_entry(history: History, step: StepDiff) -> None:
     swap = [f for f in step.files if f.path == "swap.txt"]
     assert len(swap) == 1
     assert (swap[0].old_mode, swap[0].new_mode) == ("100644", "120000")
     assert [line.kind for h in swap[0].hunks for line in h.lines] == ["removed", "added"]
+    html = render_diff(history.repo, step.only(["swap.txt"]), anchor="t")
+    assert "file \u2192 symlink" in html and "mode 100644" not in html
 
 
 def test_binary_sizes(step: StepDiff) -> None:
@@ -214,9 +217,23 @@ def test_summary_and_file_list(step: StepDiff, page: str) -> None:
     assert page.count('data-tt-view="') == 2
 
 
-def test_unified_and_split_markup_both_present(page: str) -> None:
-    assert page.count('<table class="tt-lines tt-unified">') == page.count(
-        '<table class="tt-lines tt-split">') > 5
+def test_unified_and_split_markup(step: StepDiff, page: str) -> None:
+    """Both layouts for a changed file; one table when a side is empty (added, deleted)."""
+    both = [f for f in step.files if f.hunks and f.status not in ("added", "deleted")]
+    one = [f for f in step.files if f.hunks and f.status in ("added", "deleted")]
+    assert page.count('<table class="tt-lines tt-unified">') == len(both) > 5
+    assert page.count('<table class="tt-lines tt-split">') == len(both)
+    assert page.count('<table class="tt-lines tt-unified tt-one-side">') == len(one) > 2
+    css = ASSETS["tutorial/diff.css"].decode()
+    assert ".tt-view-split table.tt-unified.tt-one-side { display: table; }" in css
+
+
+def test_lexing_can_stop_early_with_the_same_lines() -> None:
+    text = '"""Doc\nstring\n"""\nx = 1\n' * 50
+    whole = highlight(text, "m.py")
+    assert whole is not None and len(whole) == 200
+    assert highlight(text, "m.py", upto=7) == whole[:7]
+    assert highlight(text, "m.py", upto=500) == whole
 
 
 def test_large_and_generated_files_start_collapsed(step: StepDiff, page: str) -> None:
@@ -345,4 +362,31 @@ def test_an_empty_step(tmp_path: Path) -> None:
         diff = load_step_diff(repo, tree, tree)
         html = render_diff(repo, diff, anchor="e")
     assert diff.files == () and "No files changed." in html
+    Fragment(html)
+
+
+def test_a_file_with_too_many_changed_lines_is_not_drawn(history: History, step: StepDiff,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diffview, "RENDER_MAX_LINES", 100)
+    html = render_diff(history.repo, step.only(["big.txt", "app.py"]), anchor="b")
+    assert "Not shown: 450 changed lines." in html
+    assert 'id="b-1-L1"' not in html and 'id="b-0-L12"' in html  # app.py is still drawn
+
+
+def test_a_submodule_shows_its_commits(tmp_path: Path) -> None:
+    """A gitlink names a commit of another repository: nothing may try to read it here."""
+    src = Repo(tmp_path / "r")
+    src.write("a.txt", "a\n")
+    src.commit("one")
+    before = git(src.path, "rev-parse", "HEAD^{tree}")
+    for sha in ("1" * 40, "2" * 40):
+        git(src.path, "update-index", "--add", "--cacheinfo", f"160000,{sha},vendor/lib")
+        git(src.path, "commit", "-q", "-m", "sub")
+    after = git(src.path, "rev-parse", "HEAD^{tree}")
+    with Repository(src.path) as repo:
+        diff = load_step_diff(repo, before, after)
+        html = render_diff(repo, diff, anchor="g")
+    (sub,) = diff.files
+    assert (sub.status, sub.new_mode, sub.new_size) == ("added", "160000", None)
+    assert f"Subproject commit {'2' * 40}" in html and "submodule" in html
     Fragment(html)

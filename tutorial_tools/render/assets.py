@@ -126,6 +126,7 @@ _CSS = """
 .tt-before img { border-color: var(--tt-del-fg); }
 .tt-after img { border-color: var(--tt-add-fg); }
 .tt-view-unified .tt-split, .tt-view-split .tt-unified { display: none; }
+.tt-view-split table.tt-unified.tt-one-side { display: table; }
 table.tt-lines {
   display: table; width: 100%; margin: 0; border: 0; border-collapse: collapse;
   border-spacing: 0; table-layout: auto; font: .85em/1.5 var(--tt-font); background: none;

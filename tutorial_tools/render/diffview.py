@@ -1,23 +1,36 @@
 """A step's change as one HTML fragment: summary, file list, and each file's hunks in both a
-unified and a split table (CSS shows the one the root's `tt-view-*` class names).
+unified and a split table (CSS shows the one the root's `tt-view-*` class names; an added or
+deleted file has the unified one only).
 
-Blobs are read through `Repository` and highlighted whole, once per call, then lines are
-picked by number. Numbers and +/- markers are CSS pseudo-elements: never selected or copied.
+Blobs are read through `Repository` and highlighted as whole files (lexing stops at the last
+line shown), once per blob and shared between calls; lines are then picked by number.
+Numbers and +/- markers are CSS pseudo-elements: never selected or copied.
 """
 
 from __future__ import annotations
 
 import base64
 import posixpath
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from itertools import zip_longest
 
 from ..gitstore import Repository
-from .highlight import Segment, display_path, esc, highlight, line_html, word_changes
+from .highlight import (
+    Segment,
+    display_path,
+    esc,
+    highlight,
+    lexer_for,
+    line_html,
+    word_changes,
+)
 from .model import (
     GITLINK_MODE,
     IMAGE_TYPES,
     LARGE_BYTES,
+    SYMLINK_MODE,
     FileDiff,
     Hunk,
     Line,
@@ -34,28 +47,52 @@ _KIND_CLASS = {"context": "tt-ctx", "added": "tt-add", "removed": "tt-del"}
 _BADGE = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C"}
 
 
+# Highlighted blobs, shared by every call: a blob id names one content for ever, and a step's
+# new files are the next steps' old ones. (blob, lexer) -> (lines lexed, or None for all;
+# the lines, or None when they do not line up). Bounded; the lock makes threads safe.
+_HIGHLIGHTED: OrderedDict[tuple[str, str], tuple[int | None, list[list[Segment]] | None]] = (
+    OrderedDict())
+_HIGHLIGHTED_MAX = 256
+_LOCK = threading.Lock()
+
+
+def forget_highlighting() -> None:
+    """Empty the shared cache of highlighted blobs (benchmarks start cold with it)."""
+    with _LOCK:
+        _HIGHLIGHTED.clear()
+
+
 class Blobs:
-    """Blob contents and their highlighted lines, each computed once per render call."""
+    """Blob contents (read once per render call) and their highlighted lines."""
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._data: dict[str, bytes] = {}
-        self._lines: dict[tuple[str, str], list[list[Segment]] | None] = {}
 
     def read(self, oid: str) -> bytes:
         if oid not in self._data:
             self._data[oid] = self.repo.read_kind(oid, b"blob")
         return self._data[oid]
 
-    def highlighted(self, oid: str, path: str) -> list[list[Segment]] | None:
-        """The blob's lines highlighted for `path`'s language (None: too large or misaligned)."""
-        ext = posixpath.splitext(path)[1] or posixpath.basename(path)
-        key = (oid, ext)
-        if key not in self._lines:
+    def highlighted(self, oid: str, path: str, upto: int) -> list[list[Segment]] | None:
+        """The blob's first `upto` lines (or fewer, at its end) highlighted for `path`'s
+        language; None when it is too large or the lexer's lines are not git's."""
+        key = (oid, lexer_for(path).name)
+        with _LOCK:
+            done = _HIGHLIGHTED.get(key)
+            if done is not None:
+                _HIGHLIGHTED.move_to_end(key)
+        if done is None or (done[0] is not None and done[0] < upto):
             data = self.read(oid)
-            self._lines[key] = None if len(data) > LARGE_BYTES else highlight(
-                data.decode("utf-8", "replace"), path)
-        return self._lines[key]
+            lines = None if len(data) > LARGE_BYTES else highlight(
+                data.decode("utf-8", "replace"), path, upto)
+            complete = lines is None or len(lines) < upto
+            done = (None if complete else upto, lines)
+            with _LOCK:
+                _HIGHLIGHTED[key] = done
+                while len(_HIGHLIGHTED) > _HIGHLIGHTED_MAX:
+                    _HIGHLIGHTED.popitem(last=False)
+        return done[1]
 
 
 def render_diff(repo: Repository, diff: StepDiff, *, anchor: str,
@@ -132,11 +169,15 @@ def _notes(f: FileDiff) -> list[str]:
     notes = []
     if f.similarity is not None and f.status in ("renamed", "copied"):
         notes.append(f"{f.similarity}% similar")
-    if f.mode_changed:
+    kinds = {f.old_mode == SYMLINK_MODE, f.new_mode == SYMLINK_MODE}
+    if f.mode_changed and kinds == {True, False}:
+        notes.append("file \u2192 symlink" if f.new_mode == SYMLINK_MODE
+                     else "symlink \u2192 file")
+    elif f.mode_changed:
         notes.append(f"mode {f.old_mode} \u2192 {f.new_mode}")
     elif f.status == "added" and f.new_mode == "100755":
         notes.append("executable")
-    if f.symlink:
+    elif f.symlink:
         notes.append("symlink")
     if f.new_mode == GITLINK_MODE or f.old_mode == GITLINK_MODE:
         notes.append("submodule")
@@ -194,12 +235,12 @@ def _body(blobs: Blobs, f: FileDiff, fid: str, image_url: ImageUrl | None) -> st
         return (f'<p class="tt-note">Not shown: {f.additions + f.deletions} changed lines.'
                 "</p>")
     rows = _line_markup(blobs, f)
-    unified, split = [], []
-    for k, hunk in enumerate(f.hunks):
-        unified.append(_unified_hunk(hunk, rows[k], fid))
-        split.append(_split_hunk(hunk, rows[k], fid))
-    return ('<table class="tt-lines tt-unified">' + "".join(unified) + "</table>"
-            '<table class="tt-lines tt-split">' + "".join(split) + "</table>")
+    unified = "".join(_unified_hunk(hunk, rows[k], fid) for k, hunk in enumerate(f.hunks))
+    if f.status in ("added", "deleted"):  # one side is empty: no split layout
+        return f'<table class="tt-lines tt-unified tt-one-side">{unified}</table>'
+    split = "".join(_split_hunk(hunk, rows[k], fid) for k, hunk in enumerate(f.hunks))
+    return (f'<table class="tt-lines tt-unified">{unified}</table>'
+            f'<table class="tt-lines tt-split">{split}</table>')
 
 
 def _images(blobs: Blobs, f: FileDiff, image_url: ImageUrl | None) -> str:
@@ -222,10 +263,18 @@ def _images(blobs: Blobs, f: FileDiff, image_url: ImageUrl | None) -> str:
 
 def _line_markup(blobs: Blobs, f: FileDiff) -> list[list[str]]:
     """Each hunk line's code markup, highlighted and with word-level emphasis."""
-    old_hl = new_hl = None
+    old_hl: list[list[Segment]] | None = None
+    new_hl: list[list[Segment]] | None = None
     if not f.symlink and GITLINK_MODE not in (f.old_mode, f.new_mode):
-        old_hl = blobs.highlighted(f.old_oid, f.old_path) if f.old_oid and f.old_path else []
-        new_hl = blobs.highlighted(f.new_oid, f.new_path) if f.new_oid and f.new_path else []
+        # Only removed lines come from the old file; lexing stops at the last line shown.
+        old_upto = max((ln.old or 0 for h in f.hunks for ln in h.lines
+                        if ln.kind == "removed"), default=0)
+        new_upto = max((ln.new or 0 for h in f.hunks for ln in h.lines
+                        if ln.kind != "removed"), default=0)
+        old_hl = blobs.highlighted(f.old_oid, f.old_path, old_upto) if (
+            old_upto and f.old_oid and f.old_path) else []
+        new_hl = blobs.highlighted(f.new_oid, f.new_path, new_upto) if (
+            new_upto and f.new_oid and f.new_path) else []
         if old_hl is not None and new_hl is not None and not _aligned(f, old_hl, new_hl):
             old_hl = new_hl = None
 
@@ -307,10 +356,11 @@ def _num(fid: str, side: str, n: int | None, kind: str, *, target: bool) -> str:
 
 def _head(hunk: Hunk, colspan: int) -> str:
     section = f' <span class="tt-section">{esc(hunk.section)}</span>' if hunk.section else ""
+    copy = ('<button type="button" class="tt-copy" title="Copy the new code of this hunk">'
+            "Copy</button>" if hunk.new_count else "")
     return (f'<tr class="tt-hunk-head"><td class="tt-hunk-nums" colspan="2"></td>'
             f'<td class="tt-hunk-text" colspan="{colspan}">{esc(hunk.header)}{section}'
-            '<button type="button" class="tt-copy" title="Copy the new code of this hunk">'
-            "Copy</button></td></tr>\n")
+            f"{copy}</td></tr>\n")
 
 
 def _unified_hunk(hunk: Hunk, rows: list[str], fid: str) -> str:

@@ -74,9 +74,9 @@ def render_file(repo: Repository, tree: str, path: str, *,
     text = data.decode("utf-8", "replace")
     raw = split_lines(text)
     first, last = excerpt_range(raw, path, tree, span=lines, start=start, end=end)
-    shown = highlight(text, path) if len(data) <= LARGE_BYTES else None
-    if shown is None or any(
-            text_of(s) != r.removesuffix("\r") for s, r in zip(shown, raw, strict=True)):
+    shown = highlight(text, path, last) if len(data) <= LARGE_BYTES else None
+    if shown is None or len(shown) < last or any(
+            text_of(s) != r.removesuffix("\r") for s, r in zip(shown, raw[:last], strict=False)):
         shown = plain(raw)
     rows = []
     for n in range(first, last + 1):

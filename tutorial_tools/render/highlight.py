@@ -59,28 +59,36 @@ def plain(lines: list[str]) -> list[list[Segment]]:
     return [[("", line.removesuffix("\r"))] if line else [] for line in lines]
 
 
-def highlight(text: str, path: str) -> list[list[Segment]] | None:
+def highlight(text: str, path: str, upto: int | None = None) -> list[list[Segment]] | None:
     """Each line of `text` (CR LF ending removed) as segments, or None when the lexer's
-    lines do not line up with git's (a lone CR, which Pygments reads as a line break)."""
+    lines do not line up with git's (a lone CR, which Pygments reads as a line break).
+
+    With `upto`, lexing stops after that many lines (the lexer still sees the whole text,
+    so they are the same as when lexing all of it); counting can then only be checked by
+    comparing the lines' text, which callers do.
+    """
+    if not text:
+        return []
     lexer = lexer_for(path)
-    expected = split_lines(text)
     bom = text.startswith("\ufeff")  # Pygments drops it; keep it on line 1
     out: list[list[Segment]] = [[("", "\ufeff")] if bom else []]
+    row = out[-1]
     for ttype, value in lexer.get_tokens(text[1:] if bom else text):
-        cls = _css_class(ttype)
-        parts = value.split("\n")
-        for k, part in enumerate(parts):
+        cls = _CLASSES.get(ttype) or _css_class(ttype)
+        for k, part in enumerate(value.split("\n") if "\n" in value else (value,)):
             if k:
-                out.append([])
+                row = []
+                out.append(row)
             if part:
-                row = out[-1]
                 if row and row[-1][0] == cls:
                     row[-1] = (cls, row[-1][1] + part)
                 else:
                     row.append((cls, part))
+        if upto is not None and len(out) > upto:
+            return out[:upto]
     if not out[-1]:
         out.pop()
-    if len(out) != len(expected):
+    if len(out) != len(split_lines(text)):
         return None
     return out
 

@@ -28,6 +28,7 @@ LARGE_LINES = 400  # changed lines above which a file starts collapsed
 LARGE_BYTES = 1 << 20  # a blob above this starts collapsed and is not highlighted
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"
+GITLINK = GITLINK_MODE.encode()
 
 IMAGE_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -129,17 +130,20 @@ def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]],
     """`load_step_diff` for many steps, with one git process for all of them."""
     patches = repo.diff_trees([(old or EMPTY_TREE, new) for old, new in pairs],
                               binary=False, copies=True)
-    return [_load(repo, old or EMPTY_TREE, new, patch)
-            for (old, new), patch in zip(pairs, patches, strict=True)]
+    parsed = [parse_patch(patch) for patch in patches]
+    sizes = repo.sizes(oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
+                       if oid is not None and fp.old_mode != GITLINK and fp.new_mode != GITLINK)
+    return [_load(repo, old or EMPTY_TREE, new, patch, parts, sizes)
+            for (old, new), patch, parts in zip(pairs, patches, parsed, strict=True)]
 
 
 def _step(files: tuple[FileDiff, ...]) -> StepDiff:
     return StepDiff(files, sum(f.additions for f in files), sum(f.deletions for f in files))
 
 
-def _load(repo: Repository, old_tree: str, new_tree: str, patch: bytes) -> StepDiff:
+def _load(repo: Repository, old_tree: str, new_tree: str, patch: bytes,
+          parts: list[FilePatch], sizes: dict[str, int]) -> StepDiff:
     lines = lines_of(patch)
-    parts = parse_patch(patch)
     generated = _generated_rules(repo, new_tree)
     files: list[FileDiff] = []
     i = 0
@@ -149,11 +153,12 @@ def _load(repo: Repository, old_tree: str, new_tree: str, patch: bytes) -> StepD
         # A file replaced by a symlink (or the reverse): git writes a deletion and an addition.
         if (nxt is not None and fp.new_path is None and nxt.old_path is None
                 and fp.old_path == nxt.new_path):
-            files.append(_typechange(_file(repo, old_tree, new_tree, fp, lines, generated),
-                                     _file(repo, old_tree, new_tree, nxt, lines, generated)))
+            files.append(_typechange(
+                _file(repo, old_tree, new_tree, fp, lines, generated, sizes),
+                _file(repo, old_tree, new_tree, nxt, lines, generated, sizes)))
             i += 2
             continue
-        files.append(_file(repo, old_tree, new_tree, fp, lines, generated))
+        files.append(_file(repo, old_tree, new_tree, fp, lines, generated, sizes))
         i += 1
     return _step(tuple(files))
 
@@ -171,7 +176,8 @@ def _decode(path: bytes | None) -> str | None:
 
 
 def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
-          lines: list[bytes], generated: list[tuple[str, bool]]) -> FileDiff:
+          lines: list[bytes], generated: list[tuple[str, bool]],
+          sizes: dict[str, int]) -> FileDiff:
     old_path, new_path = _decode(fp.old_path), _decode(fp.new_path)
     old_mode = fp.old_mode.decode() if fp.old_mode and old_path is not None else None
     new_mode = fp.new_mode.decode() if fp.new_mode and new_path is not None else None
@@ -200,8 +206,8 @@ def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
                         h.old_lines, h.new_lines, lines[h.line - 1]) for h in fp.hunks)
     additions = sum(h.ops.count(b"+") for h in fp.hunks)
     deletions = sum(h.ops.count(b"-") for h in fp.hunks)
-    old_size = _size(repo, old_oid, old_mode)
-    new_size = _size(repo, new_oid, new_mode)
+    old_size = _size(repo, old_oid, old_mode, sizes)
+    new_size = _size(repo, new_oid, new_mode, sizes)
     binary = fp.binary is not None or fp.binary_without_data
     path = new_path if new_path is not None else old_path or ""
     return FileDiff(
@@ -217,10 +223,12 @@ def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
     )
 
 
-def _size(repo: Repository, oid: str | None, mode: str | None) -> int | None:
+def _size(repo: Repository, oid: str | None, mode: str | None,
+          sizes: dict[str, int]) -> int | None:
     if oid is None or mode == GITLINK_MODE:  # a submodule's commit is not in this repository
         return None
-    return len(repo.read_kind(oid, b"blob"))
+    found = sizes.get(oid)
+    return found if found is not None else len(repo.read_kind(oid, b"blob"))
 
 
 _SIMILARITY = re.compile(rb"similarity index (\d+)%")
