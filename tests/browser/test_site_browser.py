@@ -56,13 +56,18 @@ def site(tmp_path: Path) -> Iterator[Site]:
         thread.join()
 
 
+def require_chromium(path: Path) -> None:
+    """Fail (never skip) when the browser is missing, saying how to install it."""
+    if shutil.which(str(path)) is None:
+        pytest.fail(f"{path} is missing: the browser tests need Debian's Chromium. "
+                    "Install it with `apt-get update && apt-get install -y chromium` "
+                    "(`make test` does so when it is missing).")
+
+
 @pytest.fixture
 def page(site: Site) -> Iterator[Any]:
     """A Chromium page that records console errors and uncaught exceptions."""
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
-                    "Install it with `apt-get update && apt-get install -y chromium` "
-                    "(`make test` does so when it is missing).")
+    require_chromium(CHROMIUM)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -137,3 +142,10 @@ def test_previous_and_next_links_walk_the_steps(site: Site, page: Any) -> None:
     page.wait_for_url(f"{site.url}/steps/1a/")
     assert page.locator("a.tt-prev").count() == 0
     assert page.errors == []
+
+
+def test_without_chromium_the_browser_tests_fail_and_say_how_to_install_it(
+        tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
+        require_chromium(tmp_path / "chromium")
+    require_chromium(CHROMIUM)  # and here it is installed
