@@ -295,3 +295,14 @@ def test_the_repo_option_reads_another_built_history(project: Path) -> None:
     page = site.page("steps/1b/index.html")
     assert 'class="tt-diff' in page and "tt-downloads" not in page
     assert not list(site.site.glob("steps/*/*.zip"))
+
+
+def test_search_indexes_the_narratives_and_titles_not_the_diffs(project: Path) -> None:
+    write_mkdocs(project, extra="")
+    text = (project / "mkdocs.yml").read_text().replace("plugins:\n", "plugins:\n  - search\n")
+    (project / "mkdocs.yml").write_text(text)
+    site = build_site(project)
+    index = (site.site / "search" / "search_index.json").read_text()
+    assert "Step 1b: The app" in index and "the greeting" in index
+    assert "hello" in site.page("steps/1b/index.html")
+    assert "hello" not in index.lower() and "tt-diff" not in index

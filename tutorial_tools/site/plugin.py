@@ -8,7 +8,7 @@ narratives may embed diffs and files with directives (see directives.py). Render
 fragments and downloads are cached in `.tutorial/site-cache/`.
 
 Rendered HTML never goes through Markdown: pages hold a placeholder comment (a "slot")
-that `on_page_content` replaces with the fragment, so Markdown cannot alter a diff.
+that `on_post_page` replaces with the fragment, so Markdown cannot alter a diff.
 """
 
 from __future__ import annotations
@@ -273,11 +273,13 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         text = d.text if d.text and d.text.strip() else s.label
         return f"[{pages.md_text(text)}]({pages.link(uri, s.src_uri)})"
 
-    def on_page_content(self, html_: str, /, *, page: Page, config: MkDocsConfig,
-                        files: Files) -> str:
-        for token, fragment in self._slots.get(page.file.src_uri, {}).items():
-            html_ = html_.replace(token, fragment)
-        return html_
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
+        # Filled in the finished page rather than in `page.content`: the search plugin
+        # indexes the narratives and titles, not every line of every diff (a 500-step
+        # tutorial's index would be megabytes, and its build several times slower).
+        for token, fragment in self._slots.pop(page.file.src_uri, {}).items():
+            output = output.replace(token, fragment, 1)
+        return output
 
     # -- the end ---------------------------------------------------------------------------
 
