@@ -306,3 +306,14 @@ def test_search_indexes_the_narratives_and_titles_not_the_diffs(project: Path) -
     assert "Step 1b: The app" in index and "the greeting" in index
     assert "hello" in site.page("steps/1b/index.html")
     assert "hello" not in index.lower() and "tt-diff" not in index
+
+
+def test_links_follow_use_directory_urls_false(project: Path) -> None:
+    write_mkdocs(project, extra="use_directory_urls: false\n")
+    site = build_site(project)
+    page = site.page("steps/1b/index.html")
+    assert 'class="tt-chapter-link" href="../../01-the-app/index.html"' in page
+    assert 'rel="prev" href="../1a/index.html"' in page
+    assert 'class="tt-download-zip" href="1b.zip"' in page
+    assert '<a href="steps/2a/index.html">2a</a>' in site.page("index.html")
+    assert '<a href="../steps/1a/index.html">1a</a>' in site.page("01-the-app/index.html")
