@@ -133,8 +133,9 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         self._fragments = Fragments(self._repo, cache, self.stats, self.config.collapse_lines)
 
         # Step files are the history's source, not pages: the steps' own pages replace them.
+        step_files = {f"{s.step.chapter_slug}/{s.step.name}.patch" for s in steps}
         for f in list(files):
-            if f.src_uri.endswith(".patch") and f.src_uri.count("/") == 1:
+            if f.src_uri in step_files:
                 files.remove(f)
         rendered = self._fragments.steps(steps, "d")
         counts = {label: r.counts for label, r in rendered.items()}
