@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TUTORIAL := $(VENV)/bin/tutorial
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint pytest bench clean
+.PHONY: demo test lint pytest browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +37,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check tutorial_tools tests testing bench
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(PY) -m pytest -n 2 -q
+
+## browser: Debian's Chromium, which the browser tests (tests/browser, Playwright) drive
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "$(CHROMIUM) is missing: installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 ## bench: the benchmarks, with their figures
 bench: $(STAMP)
 	$(PY) bench/bench_foundation.py
 	$(PY) bench/bench_verify.py
+	$(PY) bench/bench_site.py
 
 clean:
 	rm -rf build site .tutorial .pytest_cache .mypy_cache .ruff_cache

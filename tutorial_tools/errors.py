@@ -135,3 +135,20 @@ class StepsFailed(TutorialError):
 
 class RemoteChanged(TutorialError):
     """`tutorial publish`: the remote's refs are not what was last published there."""
+
+
+class DirectiveError(TutorialError):
+    """A directive in a chapter's narrative is malformed or names what does not exist;
+    `line` is its line in the file (the site names the file)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class HistoryNotBuilt(TutorialError):
+    """The site needs the built history, and it is missing or older than chapters/."""
+
+
+class RenderError(TutorialError):
+    """A page asks to show a file, line range or marker that the step does not have."""

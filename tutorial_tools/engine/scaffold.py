@@ -24,6 +24,7 @@ MKDOCS = """\
 site_name: {title_json}
 docs_dir: chapters
 plugins:
+  - search    # the default theme's script needs it
   - tutorial
 """
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from ..errors import GitError, SourceError
-from .objects import ZERO_ID, object_id, parse_tree, split_object
+from .objects import ZERO_ID, TreeEntry, object_id, parse_tree, split_object
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -139,6 +139,20 @@ class Repository:
         return known | {line.decode() for line in out.splitlines()
                         if not line.endswith(b"missing")}
 
+    def sizes(self, oids: Iterable[str]) -> dict[str, int]:
+        """The size in bytes of each of `oids` that exists (one process for all)."""
+        wanted = list(dict.fromkeys(oids))
+        found = {o: len(self._pending[o][1]) for o in wanted if o in self._pending}
+        rest = [o for o in wanted if o not in found]
+        if rest:
+            out = self.git("cat-file", "--batch-check=%(objectname) %(objectsize)",
+                           input="".join(o + "\n" for o in rest).encode(), check=False)
+            for line in out.decode().splitlines():
+                oid, _, size = line.partition(" ")
+                if size.isdigit():
+                    found[oid] = int(size)
+        return found
+
     # -- writing objects -------------------------------------------------------------
 
     def write(self, kind: bytes, data: bytes) -> str:
@@ -216,8 +230,12 @@ class Repository:
     def object_format(self) -> str:
         return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
 
-    def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True) -> list[bytes]:
-        """A git patch for each (old tree, new tree) pair, from one `diff-tree` process."""
+    def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True,
+                   copies: bool = False) -> list[bytes]:
+        """A git patch for each (old tree, new tree) pair, from one `diff-tree` process.
+
+        `copies` also finds files copied from any file of the old tree (`-C -C`).
+        """
         if not pairs:
             return []
         args = ["-c", "core.quotePath=true", "-c", "diff.noprefix=false",
@@ -226,6 +244,8 @@ class Repository:
                 "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative"]
         if binary:
             args.append("--binary")
+        if copies:
+            args += ["-C", "-C"]
         out = self.git(*args, input="".join(f"{a} {b}\n" for a, b in pairs).encode())
         return list(_split_diff_tree(out, pairs))
 
@@ -260,16 +280,22 @@ class Repository:
 
     def entry_id(self, tree: str, path: str) -> str | None:
         """The id of the blob or tree at `path` (slash-separated) in `tree`, or None."""
+        entry = self.entry(tree, path)
+        return None if entry is None else entry.oid
+
+    def entry(self, tree: str, path: str) -> TreeEntry | None:
+        """The entry (mode, name, id) at `path` (slash-separated) in `tree`, or None."""
         oid = tree
+        entry = None
         for part in path.encode("utf-8", "surrogateescape").split(b"/"):
             kind, data = self.read(oid)
             if kind != b"tree":
                 return None
-            found = [e.oid for e in parse_tree(data) if e.name == part]
-            if not found:
+            entry = next((e for e in parse_tree(data) if e.name == part), None)
+            if entry is None:
                 return None
-            oid = found[0]
-        return oid
+            oid = entry.oid
+        return entry
 
     def export_tree(self, tree: str, dest: Path, index: Path) -> None:
         """Check `tree` out into the new folder `dest` as `git checkout` would (modes,

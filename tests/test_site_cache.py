@@ -1,0 +1,52 @@
+"""The site's cache: an unchanged tutorial renders nothing again; a fix at a late step
+renders again only the steps whose trees it changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testing.cli import run_main
+from testing.site import build_site, make_site_project, write_mkdocs
+
+FIX = b"""\
+diff --git a/fix.txt b/fix.txt
+new file mode 100644
+--- /dev/null
++++ b/fix.txt
+@@ -0,0 +1 @@
++fixed
+"""
+
+
+def test_rebuilds_render_only_the_steps_a_fix_changed(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site_project(tmp_path, steps=6)  # 1a 1b 2a 2b 2c 2d .. 2i
+    write_mkdocs(root)
+    first = build_site(root).plugin.stats
+    assert first.rendered == ["1a", "1b", "2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h", "2i"]
+    assert first.cached == 0 and first.downloads_made == 22
+
+    again = build_site(root).plugin.stats
+    assert again.rendered == [] and again.cached == 11 and again.downloads_made == 0
+
+    (tmp_path / "fix.diff").write_bytes(FIX)
+    code, _, err = run_main(capsys, "--project", str(root), "apply", "2g",
+                            str(tmp_path / "fix.diff"))
+    assert code == 0, err
+    site = build_site(root)
+    after = site.plugin.stats
+    assert after.rendered == ["2g", "2h", "2i"] and after.cached == 8
+    assert after.downloads_made == 6
+    assert "fix.txt" in site.page("steps/2g/index.html")
+    assert "fix.txt" not in site.page("steps/2h/index.html")
+
+
+def test_the_collapse_threshold_is_part_of_the_key(tmp_path: Path) -> None:
+    root = make_site_project(tmp_path)
+    write_mkdocs(root)
+    assert len(build_site(root).plugin.stats.rendered) == 5
+    write_mkdocs(root, options="      collapse_lines: 3")
+    assert len(build_site(root).plugin.stats.rendered) == 5
+    assert build_site(root).plugin.stats.rendered == []
