@@ -180,6 +180,15 @@ class Repository:
                 tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
         return tags
 
+    def ref_files(self, refs: Iterable[str]) -> list[Path] | None:
+        """The files whose status changes whenever one of `refs` changes, present or not
+        (each loose ref, packed-refs, and the reftable folder that must not appear); None
+        when the refs are not kept in such files (reftable, a linked work tree)."""
+        if (self.git_dir / "reftable").exists() or (self.git_dir / "commondir").exists():
+            return None
+        return [self.git_dir / "packed-refs", self.git_dir / "reftable",
+                *(self.git_dir / ref for ref in refs)]
+
     def head(self, known: dict[str, str] | None = None) -> tuple[str | None, str | None]:
         """(the branch ref HEAD names or None when detached, the commit it is at or None).
 
