@@ -8,10 +8,14 @@ git only on standard input or after `--`, never where git could read them as opt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import os
+import queue
 import struct
 import subprocess
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -121,6 +125,40 @@ class Repository:
         stdout.read(1)
         return header[1], data
 
+    def read_many(self, oids: Sequence[str], kind: bytes) -> list[bytes]:
+        """The content of each object (each a `kind`), in order, in one round trip: all the
+        questions are written (by a thread, so that answers filling the pipe cannot stall
+        them) while the answers are read."""
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._pending]
+        found: dict[str, tuple[bytes, bytes]] = {}
+        if wanted:
+            pipe = self._pipe()
+            stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
+
+            def ask() -> None:
+                stdin.write("".join(o + "\n" for o in wanted).encode())
+                stdin.flush()
+
+            asking = threading.Thread(target=ask, daemon=True)
+            asking.start()
+            try:
+                for oid in wanted:
+                    header = stdout.readline().split()
+                    if len(header) == 3:
+                        found[oid] = header[1], stdout.read(int(header[2]))
+                        stdout.read(1)
+            finally:
+                asking.join()
+        out = []
+        for oid in oids:
+            got, data = self._pending.get(oid) or found.get(oid) or (None, b"")
+            if got is None:
+                raise SourceError(f"object {oid} is missing from {self.git_dir}")
+            if got != kind:
+                raise SourceError(f"object {oid} is a {got.decode()}, not a {kind.decode()}")
+            out.append(data)
+        return out
+
     def read_kind(self, oid: str, kind: bytes) -> bytes:
         found, data = self.read(oid)
         if found != kind:
@@ -216,27 +254,38 @@ class Repository:
 
     # -- history -------------------------------------------------------------------
 
-    def first_parent_chain(self, ref: str) -> list[tuple[str, int]]:
-        """(commit, number of parents) from the root to `ref` (a full ref name) by first parents."""
-        out = self.git("rev-list", "--first-parent", "--reverse", "--parents", ref, "--")
-        rows = [line.split() for line in out.decode().splitlines()]
-        return [(ids[0], len(ids) - 1) for ids in rows]
+    def first_parent_chain(self, ref: str) -> list[tuple[str, int, str]]:
+        """(commit, number of parents, tree) from the root to `ref` (a full ref name) by
+        first parents."""
+        out = self.git("rev-list", "--first-parent", "--reverse", "--parents", "--format=%T",
+                       ref, "--").decode().split("\n")
+        return [(ids[0], len(ids) - 1, tree)
+                for ids, tree in zip((line.split()[1:] for line in out[0:-1:2]), out[1::2],
+                                     strict=True)]
 
     def object_format(self) -> str:
         return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
 
     def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True) -> list[bytes]:
         """A git patch for each (old tree, new tree) pair, from one `diff-tree` process."""
+        return list(self.diff_trees_stream(pairs, binary=binary))
+
+    def diff_trees_stream(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True,
+                          ) -> Iterator[bytes]:
+        """`diff_trees`, started at once, each patch yielded as soon as git has written it:
+        the caller can work on the first ones (or on anything else) while git diffs on."""
         if not pairs:
-            return []
+            return iter(())
         args = ["-c", "core.quotePath=true", "-c", "diff.noprefix=false",
                 "-c", "diff.mnemonicPrefix=false", "diff-tree", "--stdin", "--always", "-r", "-p",
                 "--full-index", "-M", "--histogram", "--no-color", "--no-ext-diff",
                 "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative"]
         if binary:
             args.append("--binary")
-        out = self.git(*args, input="".join(f"{a} {b}\n" for a, b in pairs).encode())
-        return list(_split_diff_tree(out, pairs))
+        proc = subprocess.Popen([*self._base(), *args], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(),
+                                cwd=self.work_tree or self.git_dir)
+        return _patches(proc, args, pairs)
 
     # -- work tree -------------------------------------------------------------------
 
@@ -313,25 +362,83 @@ def _pack_entry_header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
-def _split_diff_tree(out: bytes, pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
-    """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines.
+def _patches(proc: subprocess.Popen[bytes], args: list[str],
+             pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
+    """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines, as it
+    comes. Threads feed git its input and drain its output, so that neither pipe fills.
 
-    No patch line can look like one: context lines start with a space and binary lines
-    are at most 66 characters long.
+    No patch line can look like a marker: context lines start with a space and binary
+    lines are at most 66 characters long.
     """
-    markers = [f"{a} {b}\n".encode() for a, b in pairs]
-    pos = 0
-    for i, marker in enumerate(markers):
-        if not out.startswith(marker, pos):
-            raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
-        start = pos + len(marker)
-        end = len(out)
-        if i + 1 < len(markers):
-            end = out.find(b"\n" + markers[i + 1], start - 1) + 1
-            if end <= 0:
-                raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
-        yield out[start:end]
-        pos = end
+    stdin, stdout, stderr = (cast(IO[bytes], p) for p in (proc.stdin, proc.stdout, proc.stderr))
+    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    errors: list[bytes] = []
+
+    def feed() -> None:
+        try:
+            stdin.write("".join(f"{a} {b}\n" for a, b in pairs).encode())
+            stdin.close()
+        except OSError:  # git stopped reading: its exit status says why
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def drain() -> None:
+        while chunk := os.read(stdout.fileno(), 1 << 16):
+            chunks.put(chunk)
+        chunks.put(b"")
+
+    threads = [threading.Thread(target=f, daemon=True)
+               for f in (feed, drain, lambda: errors.append(stderr.read()))]
+    for t in threads:
+        t.start()
+    markers = [f"{a} {b}\n".encode() for a, b in pairs] + [b""]
+    buf = bytearray()
+    ended = False
+
+    def more() -> None:
+        nonlocal ended
+        chunk = chunks.get()
+        ended = not chunk
+        buf.extend(chunk)
+
+    def finish() -> int:
+        if not ended:
+            proc.kill()  # abandoned, or its output made no sense: stop it
+        for t in threads:
+            t.join()
+        return proc.wait()
+
+    def fail() -> GitError:
+        code = finish()
+        return GitError(args, code, b"", errors[0] if errors and code else b"unexpected output")
+
+    try:
+        for marker, following in itertools.pairwise(markers):
+            while len(buf) < len(marker) and not ended:
+                more()
+            if not buf.startswith(marker):
+                raise fail()
+            del buf[:len(marker) - 1]  # keep its newline: the next marker may follow it
+            if following:
+                needle, start = b"\n" + following, 0
+                while (end := buf.find(needle, start)) < 0:
+                    if ended:
+                        raise fail()
+                    start = max(0, len(buf) - len(needle))
+                    more()
+                end += 1
+            else:
+                while not ended:
+                    more()
+                end = len(buf)
+            yield bytes(buf[1:end])
+            del buf[:end]
+        if finish():
+            raise fail()
+    finally:
+        finish()
+        stdout.close()
+        stderr.close()
 
 
 def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:
