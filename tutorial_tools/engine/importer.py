@@ -63,27 +63,32 @@ class _Planned:
 Chain = list[tuple[str, int, str]]  # (commit, number of parents, tree), from the root
 
 
-def _pick_branch(repo: Repository, tags: dict[str, tuple[str, str]], branch: str | None,
-                 ) -> tuple[str, Chain]:
+def _chains(repo: Repository, branch: str | None) -> dict[str, Chain]:
+    """Each candidate branch's chain: the one named, or every branch."""
     heads = repo.refs("refs/heads/")
     if branch is not None:
         ref = f"refs/heads/{branch}"
         if ref not in heads:
             known = ", ".join(r.removeprefix("refs/heads/") for r in heads) or "none"
             raise SourceError(f"no branch {branch!r} in the source", f"Branches: {known}")
-        return branch, repo.first_parent_chain(ref)
+        heads = {ref: heads[ref]}
     if not heads:
         raise SourceError("the source repository has no branches")
+    return {ref: repo.first_parent_chain(ref) for ref in sorted(heads)}
+
+
+def _pick_branch(repo: Repository, chains: dict[str, Chain], tags: dict[str, tuple[str, str]],
+                 ) -> tuple[str, Chain]:
+    """The branch holding the most tags (HEAD's among equals) and its chain."""
     tagged = {peeled for _, peeled in tags.values()}
-    head_ref = repo.head()[0] if len(heads) > 1 else None
-    best: tuple[tuple[int, int, str], str, Chain] | None = None
-    for ref in sorted(heads):
-        chain = repo.first_parent_chain(ref)
-        score = (sum(1 for c, _, _ in chain if c in tagged), int(ref == head_ref), ref)
-        if best is None or score[:2] > best[0][:2]:
-            best = (score, ref, chain)
+    head_ref = repo.head()[0] if len(chains) > 1 else None
+    best: tuple[tuple[int, int], str] | None = None
+    for ref, chain in chains.items():
+        score = (sum(1 for c, _, _ in chain if c in tagged), int(ref == head_ref))
+        if best is None or score > best[0]:
+            best = (score, ref)
     assert best is not None
-    return best[1].removeprefix("refs/heads/"), best[2]
+    return best[1].removeprefix("refs/heads/"), chains[best[1]]
 
 
 def _preferred_tag(names: list[str]) -> str:
@@ -116,12 +121,14 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
 def _import(repo: Repository, src: str, into: Path, reporter: Reporter, branch: str | None,
             tags_glob: str | None, keep_untagged: bool) -> ImportResult:
     with repo:
-        if repo.object_format() != "sha1":
-            raise SourceError(f"{src} uses {repo.object_format()} object ids; only sha1 is "
-                              "supported")
-        tags = {t: v for t, v in repo.peeled_tags().items()
+        object_format = repo.git_later("rev-parse", "--show-object-format")
+        peeled_tags = repo.peeled_tags_later()  # git peels the tags while branches are read
+        if (found := object_format().decode().strip() or "sha1") != "sha1":
+            raise SourceError(f"{src} uses {found} object ids; only sha1 is supported")
+        chains = _chains(repo, branch)
+        tags = {t: v for t, v in peeled_tags().items()
                 if tags_glob is None or fnmatch.fnmatchcase(t, tags_glob)}
-        branch, chain = _pick_branch(repo, tags, branch)
+        branch, chain = _pick_branch(repo, chains, tags)
         plan, squashed, stray = _plan(repo, chain, tags, keep_untagged, reporter)
         if not any(p.tag for p in plan):
             raise SourceError(f"no tags on branch {branch!r} of {src}",

@@ -17,7 +17,7 @@ import struct
 import subprocess
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -57,6 +57,7 @@ class Repository:
         self._batch: subprocess.Popen[bytes] | None = None
         self._pending: dict[str, tuple[bytes, bytes]] = {}  # written, not yet stored
         self._stored: set[str] = set()
+        self._later: list[subprocess.Popen[bytes]] = []  # started by git_later, not waited for
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
@@ -70,6 +71,10 @@ class Repository:
         return repo
 
     def close(self) -> None:
+        for proc in self._later:  # left behind by an error: stop them
+            proc.kill()
+            proc.communicate()
+        self._later.clear()
         if self._batch is not None:
             assert self._batch.stdin is not None and self._batch.stdout is not None
             self._batch.stdin.close()
@@ -99,6 +104,25 @@ class Repository:
         if check and proc.returncode != 0:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout
+
+    def git_later(self, *args: str) -> Callable[[], bytes]:
+        """Start one git command now; the function returned waits for it and returns its
+        standard output (so that independent commands run at the same time)."""
+        proc = subprocess.Popen(
+            [*self._base(), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=git_env(), cwd=self.work_tree or self.git_dir,
+        )
+
+        self._later.append(proc)
+
+        def result() -> bytes:
+            out, err = proc.communicate()
+            self._later.remove(proc)
+            if proc.returncode != 0:
+                raise GitError(args, proc.returncode, out, err)
+            return out
+
+        return result
 
     # -- reading objects -------------------------------------------------------------
 
@@ -208,15 +232,23 @@ class Repository:
 
     def peeled_tags(self) -> dict[str, tuple[str, str]]:
         """Each tag name mapped to (the object it names, the commit it peels to)."""
-        out = self.git(
+        return self.peeled_tags_later()()
+
+    def peeled_tags_later(self) -> Callable[[], dict[str, tuple[str, str]]]:
+        """`peeled_tags`, started now and waited for when the function returned is called."""
+        output = self.git_later(
             "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags/"
         )
-        tags = {}
-        for line in out.split(b"\n"):
-            if line:
-                ref, oid, peeled = line.decode().split("\0")
-                tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
-        return tags
+
+        def result() -> dict[str, tuple[str, str]]:
+            tags = {}
+            for line in output().split(b"\n"):
+                if line:
+                    ref, oid, peeled = line.decode().split("\0")
+                    tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
+            return tags
+
+        return result
 
     def ref_files(self, refs: Iterable[str]) -> list[Path] | None:
         """The files whose status changes whenever one of `refs` changes, present or not
