@@ -8,11 +8,9 @@ git only on standard input or after `--`, never where git could read them as opt
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import os
-import queue
 import struct
 import subprocess
 import threading
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from ..errors import GitError, SourceError
+from .difftree import DiffTree, cpus
 from .objects import ZERO_ID, object_id, parse_tree, split_object
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
@@ -57,7 +56,8 @@ class Repository:
         self._batch: subprocess.Popen[bytes] | None = None
         self._pending: dict[str, tuple[bytes, bytes]] = {}  # written, not yet stored
         self._stored: set[str] = set()
-        self._later: list[subprocess.Popen[bytes]] = []  # started by git_later, not waited for
+        # How to stop each process started for later and not yet waited for.
+        self._later: list[Callable[[], object]] = []
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
@@ -71,10 +71,8 @@ class Repository:
         return repo
 
     def close(self) -> None:
-        for proc in self._later:  # left behind by an error: stop them
-            proc.kill()
-            proc.communicate()
-        self._later.clear()
+        while self._later:  # left behind by an error: stop them
+            self._later.pop()()
         if self._batch is not None:
             assert self._batch.stdin is not None and self._batch.stdout is not None
             self._batch.stdin.close()
@@ -113,11 +111,15 @@ class Repository:
             stderr=subprocess.PIPE, env=git_env(), cwd=self.work_tree or self.git_dir,
         )
 
-        self._later.append(proc)
+        def stop() -> None:
+            proc.kill()
+            proc.communicate()
+
+        self._later.append(stop)
 
         def result() -> bytes:
             out, err = proc.communicate()
-            self._later.remove(proc)
+            self._later.remove(stop)
             if proc.returncode != 0:
                 raise GitError(args, proc.returncode, out, err)
             return out
@@ -305,7 +307,11 @@ class Repository:
     def diff_trees_stream(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True,
                           ) -> Iterator[bytes]:
         """`diff_trees`, started at once, each patch yielded as soon as git has written it:
-        the caller can work on the first ones (or on anything else) while git diffs on."""
+        the caller can work on the first ones (or on anything else) while git diffs on.
+
+        Many pairs are split into consecutive runs diffed by one process each, one per CPU
+        (at most 4, at least 100 pairs each), the runs' patches yielded in order.
+        """
         if not pairs:
             return iter(())
         args = ["-c", "core.quotePath=true", "-c", "diff.noprefix=false",
@@ -314,10 +320,22 @@ class Repository:
                 "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative"]
         if binary:
             args.append("--binary")
-        proc = subprocess.Popen([*self._base(), *args], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(),
-                                cwd=self.work_tree or self.git_dir)
-        return _patches(proc, args, pairs)
+        runs = max(1, min(cpus(), 4, len(pairs) // 100))
+        cuts = [len(pairs) * i // runs for i in range(runs + 1)]
+        procs = [DiffTree([*self._base(), *args], args, pairs[a:b], self.work_tree or self.git_dir,
+                          git_env()) for a, b in itertools.pairwise(cuts)]
+        self._later += [p.stop for p in procs]
+        return self._in_order(procs)
+
+    def _in_order(self, procs: list[DiffTree]) -> Iterator[bytes]:
+        try:
+            for proc in procs:
+                yield from proc.patches()
+        finally:
+            for proc in procs:
+                proc.stop()
+                if proc.stop in self._later:
+                    self._later.remove(proc.stop)
 
     # -- work tree -------------------------------------------------------------------
 
@@ -392,85 +410,6 @@ def _pack_entry_header(kind: int, size: int) -> bytes:
         out.append(size & 0x7F)
         size >>= 7
     return bytes(out)
-
-
-def _patches(proc: subprocess.Popen[bytes], args: list[str],
-             pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
-    """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines, as it
-    comes. Threads feed git its input and drain its output, so that neither pipe fills.
-
-    No patch line can look like a marker: context lines start with a space and binary
-    lines are at most 66 characters long.
-    """
-    stdin, stdout, stderr = (cast(IO[bytes], p) for p in (proc.stdin, proc.stdout, proc.stderr))
-    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    errors: list[bytes] = []
-
-    def feed() -> None:
-        try:
-            stdin.write("".join(f"{a} {b}\n" for a, b in pairs).encode())
-            stdin.close()
-        except OSError:  # git stopped reading: its exit status says why
-            with contextlib.suppress(OSError):
-                stdin.close()
-
-    def drain() -> None:
-        while chunk := os.read(stdout.fileno(), 1 << 16):
-            chunks.put(chunk)
-        chunks.put(b"")
-
-    threads = [threading.Thread(target=f, daemon=True)
-               for f in (feed, drain, lambda: errors.append(stderr.read()))]
-    for t in threads:
-        t.start()
-    markers = [f"{a} {b}\n".encode() for a, b in pairs] + [b""]
-    buf = bytearray()
-    ended = False
-
-    def more() -> None:
-        nonlocal ended
-        chunk = chunks.get()
-        ended = not chunk
-        buf.extend(chunk)
-
-    def finish() -> int:
-        if not ended:
-            proc.kill()  # abandoned, or its output made no sense: stop it
-        for t in threads:
-            t.join()
-        return proc.wait()
-
-    def fail() -> GitError:
-        code = finish()
-        return GitError(args, code, b"", errors[0] if errors and code else b"unexpected output")
-
-    try:
-        for marker, following in itertools.pairwise(markers):
-            while len(buf) < len(marker) and not ended:
-                more()
-            if not buf.startswith(marker):
-                raise fail()
-            del buf[:len(marker) - 1]  # keep its newline: the next marker may follow it
-            if following:
-                needle, start = b"\n" + following, 0
-                while (end := buf.find(needle, start)) < 0:
-                    if ended:
-                        raise fail()
-                    start = max(0, len(buf) - len(needle))
-                    more()
-                end += 1
-            else:
-                while not ended:
-                    more()
-                end = len(buf)
-            yield bytes(buf[1:end])
-            del buf[:end]
-        if finish():
-            raise fail()
-    finally:
-        finish()
-        stdout.close()
-        stderr.close()
 
 
 def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:
