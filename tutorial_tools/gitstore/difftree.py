@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import queue
+import select
+import selectors
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,9 +25,9 @@ def cpus() -> int:
 
 
 class DiffTree:
-    """One `diff-tree --stdin --always` process over `pairs`, started at once: threads feed
-    it its input and drain its output (so that neither pipe fills) while `patches` cuts
-    that output at the echoed "<old> <new>" lines.
+    """One `diff-tree --stdin --always` process over `pairs`, started at once: a thread
+    feeds it its input and drains its output and errors (as `communicate` does, so that no
+    pipe fills) while `patches` cuts the output at the echoed "<old> <new>" lines.
 
     No patch line can look like such a line: context lines start with a space and binary
     lines are at most 66 characters long.
@@ -41,28 +42,34 @@ class DiffTree:
         self.errors: list[bytes] = []
         self.ended = False  # all of git's output is in
         self.stopped = False
-        self.threads = [threading.Thread(target=f, daemon=True)
-                        for f in (self._feed, self._drain, self._drain_errors)]
-        for t in self.threads:
-            t.start()
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
 
-    def _feed(self) -> None:
-        stdin = cast(IO[bytes], self.proc.stdin)
-        try:
-            stdin.write("".join(f"{a} {b}\n" for a, b in self.pairs).encode())
-            stdin.close()
-        except OSError:  # git stopped reading: its exit status says why
-            with contextlib.suppress(OSError):
-                stdin.close()
-
-    def _drain(self) -> None:
-        fd = cast(IO[bytes], self.proc.stdout).fileno()
-        while chunk := os.read(fd, 1 << 16):
-            self.chunks.put(chunk)
+    def _pump(self) -> None:
+        stdin, stdout, stderr = (cast(IO[bytes], p) for p in
+                                 (self.proc.stdin, self.proc.stdout, self.proc.stderr))
+        data = memoryview("".join(f"{a} {b}\n" for a, b in self.pairs).encode())
+        errors: list[bytes] = []
+        with selectors.DefaultSelector() as sel:
+            sel.register(stdin, selectors.EVENT_WRITE)
+            sel.register(stdout, selectors.EVENT_READ)
+            sel.register(stderr, selectors.EVENT_READ)
+            while sel.get_map():
+                for key, _ in sel.select():
+                    if key.fileobj is stdin:
+                        try:
+                            data = data[os.write(key.fd, data[:select.PIPE_BUF]):]
+                        except BrokenPipeError:  # git stopped reading: its exit status says why
+                            data = data[:0]
+                        if not data:
+                            sel.unregister(stdin)
+                            stdin.close()
+                    elif chunk := os.read(key.fd, 1 << 16):
+                        (self.chunks.put if key.fileobj is stdout else errors.append)(chunk)
+                    else:
+                        sel.unregister(key.fileobj)
+        self.errors.append(b"".join(errors))
         self.chunks.put(b"")
-
-    def _drain_errors(self) -> None:
-        self.errors.append(cast(IO[bytes], self.proc.stderr).read())
 
     def stop(self) -> int:
         """Wait for git (stopping it first if its output is not all in) and return its
@@ -71,8 +78,7 @@ class DiffTree:
             self.stopped = True
             if not self.ended:
                 self.proc.kill()  # abandoned, or its output made no sense
-            for t in self.threads:
-                t.join()
+            self.thread.join()
             cast(IO[bytes], self.proc.stdout).close()
             cast(IO[bytes], self.proc.stderr).close()
         return self.proc.wait()
