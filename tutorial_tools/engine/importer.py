@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +111,8 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
         return _import(repo, src, into, reporter, branch, tags_glob, keep_untagged)
     if "://" not in src and not re.match(r"^[\w.@-]+:", src):
         raise SourceError(f"{src}: no such folder", "Give the path of a git repository or a URL.")
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="tutorial-import-") as tmp:
         reporter.info(f"Cloning {src} ...")
         repo = Repository(clone_mirror(src, Path(tmp) / "src.git"), bare=True)
@@ -199,6 +200,8 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
         os.makedirs(folder, exist_ok=True)
         folders += [folder] * len(members)
         _write_new(os.path.join(folder, "index.md"), f"# Chapter {number}: {title}\n".encode())
+    manifest = _manifest_text(into, branch, template, layout, plan)
+    write_support_files(into, into.resolve().name)
     with reporter.progress("Writing steps", len(plan)) as advance:
         for idx, patch in enumerate(patches):
             p = plan[idx]
@@ -210,9 +213,7 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
                                            tag_name=p.tag)
             _write_file(os.path.join(folders[idx], f"{p.name}.patch"), stepfile.dump(record))
             advance(1)
-    (into / MANIFEST).write_text(_manifest_text(into, branch, template, layout, plan),
-                                 encoding="utf-8")
-    write_support_files(into, into.resolve().name)
+    (into / MANIFEST).write_text(manifest, encoding="utf-8")  # last: now it is a project
     return ImportResult(into, branch, len(plan), len(layout), sum(1 for p in plan if p.tag),
                         squashed, stray, template)
 
