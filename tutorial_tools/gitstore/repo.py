@@ -297,9 +297,6 @@ class Repository:
                 for ids, tree in zip((line.split()[1:] for line in out[0:-1:2]), out[1::2],
                                      strict=True)]
 
-    def object_format(self) -> str:
-        return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
-
     def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True) -> list[bytes]:
         """A git patch for each (old tree, new tree) pair, from one `diff-tree` process."""
         return list(self.diff_trees_stream(pairs, binary=binary))
