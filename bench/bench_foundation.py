@@ -76,8 +76,11 @@ WORDS = (
 # -- a hermetic environment -----------------------------------------------------------
 
 def hermetic_env(home: Path) -> dict[str, str]:
+    # Without PYTHONDONTWRITEBYTECODE: an installed tool runs from bytecode, which a
+    # machine-wide setting would make every measured run compile from source again.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GIT_") and k not in ("CI", "XDG_CONFIG_HOME")}
+           if not k.startswith("GIT_")
+           and k not in ("CI", "XDG_CONFIG_HOME", "PYTHONDONTWRITEBYTECODE")}
     env.update({
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
