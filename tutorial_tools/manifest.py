@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,8 @@ class Manifest:
     branch: str
     message: str
     chapters: tuple[Chapter, ...]
+    # A hash of the text it was read from ("" when made otherwise): see `unchanged`.
+    key: str = field(default="", compare=False, repr=False)
 
     @property
     def root(self) -> Path:
@@ -230,9 +233,10 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
         raise ManifestError(path, None, None, "file not found") from e
     except UnicodeDecodeError as e:
         raise ManifestError(path, None, None, f"not UTF-8 text: {e}") from e
-    cached = _cached(path, text)
+    key = _text_key(text)
+    cached = _cached(path, key)
     if cached is not None and not (check_files and any(
-            not cached.step_file(s).is_file() for s in cached.steps)):
+            not os.path.isfile(cached.step_file(s)) for s in cached.steps)):
         return cached
     from ruamel.yaml.error import MarkedYAMLError
 
@@ -243,9 +247,18 @@ def load(path: Path, *, check_files: bool = True) -> Manifest:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise ManifestError(path, line, col, f"not valid YAML: {e.problem or e.context}") from e
-    manifest = _validate(path, data, check_files, text)
-    _remember(manifest, text)
+    manifest = replace(_validate(path, data, check_files, text), key=key)
+    _remember(manifest)
     return manifest
+
+
+def unchanged(manifest: Manifest) -> bool:
+    """Whether the manifest's file still holds the text `manifest` was read from."""
+    try:
+        text = manifest.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(manifest.key) and _text_key(text) == manifest.key
 
 
 # Round-trip parsing keeps positions for messages but is slow (0.1 s for 500 steps), so
@@ -259,10 +272,10 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(f"{_CACHE_VERSION}\0{text}".encode()).hexdigest()
 
 
-def _cached(path: Path, text: str) -> Manifest | None:
+def _cached(path: Path, key: str) -> Manifest | None:
     try:
         data = json.loads(path.parent.joinpath(*_CACHE).read_text(encoding="utf-8"))
-        if data["key"] != _text_key(text):
+        if data["key"] != key:
             return None
         m = data["manifest"]
         chapters = tuple(
@@ -270,14 +283,14 @@ def _cached(path: Path, text: str) -> Manifest | None:
                     tuple(Step(**{**s, "setup_files": tuple(s["setup_files"])})
                           for s in c["steps"]))
             for c in m["chapters"])
-        return Manifest(path, m["title"], m["repo"], m["branch"], m["message"], chapters)
+        return Manifest(path, m["title"], m["repo"], m["branch"], m["message"], chapters, key)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _remember(manifest: Manifest, text: str) -> None:
+def _remember(manifest: Manifest) -> None:
     cache = manifest.root.joinpath(*_CACHE)
-    data = {"key": _text_key(text), "manifest": {
+    data = {"key": manifest.key, "manifest": {
         "title": manifest.title, "repo": manifest.repo, "branch": manifest.branch,
         "message": manifest.message,
         "chapters": [{"number": c.number, "title": c.title, "slug": c.slug,

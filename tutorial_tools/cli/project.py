@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from .. import manifest as manifest_mod
-from ..engine import build as build_mod
 from ..manifest import MANIFEST
 from ..project import project_lock
 from .app import Context, cli, pass_ctx
@@ -77,6 +76,8 @@ def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: s
 @pass_ctx
 def build(ctx: Context, repo: Path | None, force: bool) -> None:
     """Make the history from chapters/: one commit and one tag per step."""
+    from ..engine import build as build_mod
+
     root = ctx.root()
     with project_lock(root, "tutorial build"):
         if repo is not None:

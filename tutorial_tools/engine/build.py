@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import manifest as manifest_mod
 from .. import stepfile
 from ..errors import DirtyWorkTree, RefsChanged, StepFileError, TutorialError
 from ..faults import checkpoint
@@ -21,7 +23,9 @@ from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository, object_id
 from ..gitstore.objects import split_object
 from ..manifest import Manifest, Step
 from ..patch import PatchSyntaxError, parse_patch
+from ..project import STATE_DIR
 from ..reporter import Reporter
+from . import uptodate
 from .treepatch import apply_to_tree
 
 CACHE_VERSION = 1
@@ -84,6 +88,8 @@ def owned_refs(repo: Repository) -> dict[str, str]:
 
 
 def _save_state(repo: Repository, steps: StepCache, refs: dict[str, str]) -> None:
+    if _load_state(repo) == (steps, refs):
+        return  # unchanged: keep the file (and its status, which the stamp records)
     d = state_dir(repo)
     d.mkdir(exist_ok=True)
     tmp = d / "build.json.tmp"
@@ -116,14 +122,36 @@ def build(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Bui
     """Make the history in `manifest.repo_path` match chapters/."""
     path = manifest.repo_path
     check_repo_location(manifest, path)
+    stamp = uptodate.Stamp(os.path.realpath(manifest.root))
+    uptodate.forget(stamp.root)
     repo, created = open_or_create(path, manifest.branch)
     with repo:
         _recover(repo)
-        return _build(manifest, repo, created, reporter, force=force)
+        return _build(manifest, repo, created, reporter, force=force, stamp=stamp)
+
+
+def _stamp(stamp: uptodate.Stamp, manifest: Manifest, repo: Repository, cache: StepCache,
+           owned: dict[str, str], steps: int) -> None:
+    """Finish the build's stamp (see uptodate.py): the step files' statuses are noted as
+    they are read; here those of the manifest, the cache and the refs, then a check that
+    they hold what this build read and wrote."""
+    ref_files = repo.ref_files(owned)
+    if ref_files is None:
+        return
+    state = state_dir(repo)
+    stamp.settled([str(manifest.path), str(state / "build.json"), *map(str, ref_files)],
+                  [str(state)])
+    current = repo.refs("refs/tags/", f"refs/heads/{manifest.branch}")
+    if (not manifest_mod.unchanged(manifest) or _load_state(repo) != (cache, owned)
+            or any(current.get(ref) != oid for ref, oid in owned.items())):
+        stamp.spoil()
+    stamp.absent(os.path.join(stamp.root, STATE_DIR, "lock"))
+    stamp.absent(str(state / "checkout.json"))
+    stamp.write(str(manifest.repo_path), steps)
 
 
 def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Reporter, *,
-           force: bool) -> BuildResult:
+           force: bool, stamp: uptodate.Stamp | None = None) -> BuildResult:
     cache, owned = _load_state(repo)
     built: list[BuiltStep] = []
     new_cache: StepCache = {}
@@ -134,6 +162,8 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
     with reporter.progress("Building", len(steps)) as advance:
         for step in steps:
             file = manifest.step_file(step)
+            if stamp is not None:
+                stamp.read(str(file))
             try:
                 data = file.read_bytes()
             except FileNotFoundError as e:
@@ -165,7 +195,7 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
             _save_state(repo, {}, owned)
             return _build(manifest, repo, created, reporter, force=force)
     return _publish(manifest, repo, created, tuple(built), new_cache, computed, current,
-                    reporter, force=force)
+                    reporter, force=force, stamp=stamp)
 
 
 def _tree_of(repo: Repository, commit: str) -> str:
@@ -229,7 +259,7 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str]) -> int:
 
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
              cache: StepCache, computed: int, current: dict[str, str], reporter: Reporter, *,
-             force: bool) -> BuildResult:
+             force: bool, stamp: uptodate.Stamp | None = None) -> BuildResult:
     repo.flush()
     branch_ref = f"refs/heads/{manifest.branch}"
     desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
@@ -290,7 +320,10 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
         ) from e
     checkpoint("build:refs")
     _journal(repo, None)
-    _save_state(repo, cache, {ref: oid for ref, oid in desired.items() if oid})
+    owned = {ref: oid for ref, oid in desired.items() if oid}
+    _save_state(repo, cache, owned)
+    if stamp is not None:
+        _stamp(stamp, manifest, repo, cache, owned, len(built))
     return BuildResult(manifest.repo_path, built, computed, tuple(u.ref for u in updates),
                        created, worktree)
 

@@ -89,9 +89,8 @@ def read_history(repo: Repository, name: str, tip: str, tags: dict[str, str]) ->
         at.setdefault(_peel(repo, oid), []).append(tag)
     steps = []
     parent_tree = EMPTY_TREE
-    for commit, _ in repo.first_parent_chain(tip):
+    for commit, _, tree in repo.first_parent_chain(tip):
         for tag in at.get(commit, ()):
-            tree = repo.tree_of(commit)
             steps.append(HistoryStep(tag, commit, tree, parent_tree))
             parent_tree = tree
     return History(name, tuple(steps))

@@ -8,15 +8,13 @@ hook, filter or diff driver of the source ever runs. All step patches come from 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-from .. import stepfile
+from .. import stepfile, yamltext
 from ..errors import SourceError, TutorialError
 from ..gitstore import EMPTY_TREE, Repository, clone_mirror
 from ..gitstore.objects import split_object
@@ -25,7 +23,6 @@ from ..manifest import (
     MANIFEST,
     Step,
     default_name,
-    dump_new,
     render_message,
     slugify,
 )
@@ -53,6 +50,7 @@ class ImportResult:
 @dataclass
 class _Planned:
     commit: str
+    tree: str
     tag: str | None
     tag_object: str | None
     subject: str
@@ -61,27 +59,35 @@ class _Planned:
     name: str = ""
 
 
-def _pick_branch(repo: Repository, tags: dict[str, tuple[str, str]], branch: str | None,
-                 ) -> tuple[str, list[tuple[str, int]]]:
+Chain = list[tuple[str, int, str]]  # (commit, number of parents, tree), from the root
+
+
+def _chains(repo: Repository, branch: str | None) -> dict[str, Chain]:
+    """Each candidate branch's chain: the one named, or every branch."""
     heads = repo.refs("refs/heads/")
     if branch is not None:
         ref = f"refs/heads/{branch}"
         if ref not in heads:
             known = ", ".join(r.removeprefix("refs/heads/") for r in heads) or "none"
             raise SourceError(f"no branch {branch!r} in the source", f"Branches: {known}")
-        return branch, repo.first_parent_chain(ref)
+        heads = {ref: heads[ref]}
     if not heads:
         raise SourceError("the source repository has no branches")
+    return {ref: repo.first_parent_chain(ref) for ref in sorted(heads)}
+
+
+def _pick_branch(repo: Repository, chains: dict[str, Chain], tags: dict[str, tuple[str, str]],
+                 ) -> tuple[str, Chain]:
+    """The branch holding the most tags (HEAD's among equals) and its chain."""
     tagged = {peeled for _, peeled in tags.values()}
-    head_ref, _ = repo.head()
-    best: tuple[tuple[int, int, str], str, list[tuple[str, int]]] | None = None
-    for ref in sorted(heads):
-        chain = repo.first_parent_chain(ref)
-        score = (sum(1 for c, _ in chain if c in tagged), int(ref == head_ref), ref)
-        if best is None or score[:2] > best[0][:2]:
-            best = (score, ref, chain)
+    head_ref = repo.head()[0] if len(chains) > 1 else None
+    best: tuple[tuple[int, int], str] | None = None
+    for ref, chain in chains.items():
+        score = (sum(1 for c, _, _ in chain if c in tagged), int(ref == head_ref))
+        if best is None or score > best[0]:
+            best = (score, ref)
     assert best is not None
-    return best[1].removeprefix("refs/heads/"), best[2]
+    return best[1].removeprefix("refs/heads/"), chains[best[1]]
 
 
 def _preferred_tag(names: list[str]) -> str:
@@ -105,6 +111,8 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
         return _import(repo, src, into, reporter, branch, tags_glob, keep_untagged)
     if "://" not in src and not re.match(r"^[\w.@-]+:", src):
         raise SourceError(f"{src}: no such folder", "Give the path of a git repository or a URL.")
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="tutorial-import-") as tmp:
         reporter.info(f"Cloning {src} ...")
         repo = Repository(clone_mirror(src, Path(tmp) / "src.git"), bare=True)
@@ -114,12 +122,14 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
 def _import(repo: Repository, src: str, into: Path, reporter: Reporter, branch: str | None,
             tags_glob: str | None, keep_untagged: bool) -> ImportResult:
     with repo:
-        if repo.object_format() != "sha1":
-            raise SourceError(f"{src} uses {repo.object_format()} object ids; only sha1 is "
-                              "supported")
-        tags = {t: v for t, v in repo.peeled_tags().items()
+        object_format = repo.git_later("rev-parse", "--show-object-format")
+        peeled_tags = repo.peeled_tags_later()  # git peels the tags while branches are read
+        if (found := object_format().decode().strip() or "sha1") != "sha1":
+            raise SourceError(f"{src} uses {found} object ids; only sha1 is supported")
+        chains = _chains(repo, branch)
+        tags = {t: v for t, v in peeled_tags().items()
                 if tags_glob is None or fnmatch.fnmatchcase(t, tags_glob)}
-        branch, chain = _pick_branch(repo, tags, branch)
+        branch, chain = _pick_branch(repo, chains, tags)
         plan, squashed, stray = _plan(repo, chain, tags, keep_untagged, reporter)
         if not any(p.tag for p in plan):
             raise SourceError(f"no tags on branch {branch!r} of {src}",
@@ -127,24 +137,24 @@ def _import(repo: Repository, src: str, into: Path, reporter: Reporter, branch: 
         return _write(repo, into, branch, plan, squashed, stray, reporter)
 
 
-def _plan(repo: Repository, chain: list[tuple[str, int]], tags: dict[str, tuple[str, str]],
+def _plan(repo: Repository, chain: Chain, tags: dict[str, tuple[str, str]],
           keep_untagged: bool, reporter: Reporter,
           ) -> tuple[list[_Planned], dict[str, int], tuple[str, ...]]:
     by_commit: dict[str, list[str]] = {}
     for name, (_, peeled) in tags.items():
         by_commit.setdefault(peeled, []).append(name)
-    on_chain = {c for c, _ in chain}
+    on_chain = {c for c, _, _ in chain}
     stray = tuple(sorted(t for t, (_, peeled) in tags.items() if peeled not in on_chain))
     if stray:
         reporter.warn(f"{len(stray)} tag(s) are not on the branch and are left out: "
                       + ", ".join(stray[:10]) + (" ..." if len(stray) > 10 else ""))
-    tagged_positions = [i for i, (c, _) in enumerate(chain) if c in by_commit]
+    tagged_positions = [i for i, (c, _, _) in enumerate(chain) if c in by_commit]
     first = tagged_positions[0] if tagged_positions else len(chain)
     last = tagged_positions[-1] if tagged_positions else -1
     plan: list[_Planned] = []
     squashed: dict[str, int] = {}
     pending = 0
-    for i, (commit, parents) in enumerate(chain):
+    for i, (commit, parents, tree) in enumerate(chain):
         names = by_commit.get(commit)
         if parents > 1:
             reporter.warn(f"commit {commit[:12]} is a merge: following its first parent")
@@ -160,7 +170,7 @@ def _plan(repo: Repository, chain: list[tuple[str, int]], tags: dict[str, tuple[
                 squashed[tag] = pending
         pending = 0
         oid = tags[tag][0] if tag else None
-        plan.append(_Planned(commit, tag, oid if oid != commit else None, ""))
+        plan.append(_Planned(commit, tree, tag, oid if oid != commit else None, ""))
     if squashed:
         reporter.warn(
             f"{sum(squashed.values())} untagged commit(s) between tags were folded into the "
@@ -172,46 +182,67 @@ def _plan(repo: Repository, chain: list[tuple[str, int]], tags: dict[str, tuple[
 
 def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
            squashed: dict[str, int], stray: tuple[str, ...], reporter: Reporter) -> ImportResult:
-    commits = []
-    with reporter.progress("Reading commits", len(plan)) as advance:
-        for p in plan:
-            raw = repo.read_kind(p.commit, b"commit")
-            commits.append(raw)
-            p.subject = split_object(raw)[1].split(b"\n", 1)[0].decode("utf-8", "replace")
-            advance(1)
-    trees = [split_object(raw)[0][0].value.decode() for raw in commits]
-    pairs = [(trees[i - 1] if i else EMPTY_TREE, t) for i, t in enumerate(trees)]
+    # git diffs every step (the longest part) while the commits are read and the manifest
+    # and folders are written; each step file is written as soon as its patch is out.
+    pairs = [(plan[i - 1].tree if i else EMPTY_TREE, p.tree) for i, p in enumerate(plan)]
     reporter.detail(f"diffing {len(pairs)} steps")
-    patches = repo.diff_trees(pairs)
+    patches = repo.diff_trees_stream(pairs)
+    commits = repo.read_many([p.commit for p in plan], b"commit")
+    for p, raw in zip(plan, commits, strict=True):
+        p.subject = split_object(raw)[1].split(b"\n", 1)[0].decode("utf-8", "replace")
+    tag_objects = dict(zip(*_read_tags(repo, plan), strict=True))
     template = _infer(plan)
     layout = _chapters(plan)
-    (into / "chapters").mkdir(parents=True, exist_ok=True)
-    steps_written = 0
-    with reporter.progress("Writing steps", len(plan)) as advance:
-        for (chapter_slug, _number, _title, members) in layout:
-            folder = into / "chapters" / chapter_slug
-            folder.mkdir(exist_ok=True)
-            for idx in members:
-                p = plan[idx]
-                tag_raw = None
-                if p.tag_object is not None:
-                    tag_raw = repo.read_kind(p.tag_object, b"tag")
-                    if split_object(tag_raw)[0][0].value.decode() != p.commit:
-                        reporter.warn(f"tag {p.tag} is a tag of a tag: kept as a lightweight tag")
-                        tag_raw = None
-                record = stepfile.from_objects(commits[idx], tag_raw, p.commit, patches[idx],
-                                               tag_name=p.tag)
-                (folder / f"{p.name}.patch").write_bytes(stepfile.dump(record))
-                steps_written += 1
-                advance(1)
-    _write_manifest(into, branch, template, layout, plan)
-    for slug, number, title, _ in layout:
-        index = into / "chapters" / slug / "index.md"
-        if not index.exists():
-            index.write_text(f"# Chapter {number}: {title}\n", encoding="utf-8")
+    folders: list[str] = []
+    os.makedirs(into / "chapters", exist_ok=True)
+    for slug, number, title, members in layout:
+        folder = os.path.join(into, "chapters", slug)
+        os.makedirs(folder, exist_ok=True)
+        folders += [folder] * len(members)
+        _write_new(os.path.join(folder, "index.md"), f"# Chapter {number}: {title}\n".encode())
+    manifest = _manifest_text(into, branch, template, layout, plan)
     write_support_files(into, into.resolve().name)
-    return ImportResult(into, branch, steps_written, len(layout), sum(1 for p in plan if p.tag),
+    with reporter.progress("Writing steps", len(plan)) as advance:
+        for idx, patch in enumerate(patches):
+            p = plan[idx]
+            tag_raw = tag_objects.get(p.tag_object) if p.tag_object else None
+            if tag_raw is not None and split_object(tag_raw)[0][0].value.decode() != p.commit:
+                reporter.warn(f"tag {p.tag} is a tag of a tag: kept as a lightweight tag")
+                tag_raw = None
+            record = stepfile.from_objects(commits[idx], tag_raw, p.commit, patch,
+                                           tag_name=p.tag)
+            _write_file(os.path.join(folders[idx], f"{p.name}.patch"), stepfile.dump(record))
+            advance(1)
+    (into / MANIFEST).write_text(manifest, encoding="utf-8")  # last: now it is a project
+    return ImportResult(into, branch, len(plan), len(layout), sum(1 for p in plan if p.tag),
                         squashed, stray, template)
+
+
+def _read_tags(repo: Repository, plan: list[_Planned]) -> tuple[list[str], list[bytes]]:
+    oids = [p.tag_object for p in plan if p.tag_object]
+    return oids, repo.read_many(oids, b"tag")
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Write a new file in three system calls (open, write, close)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write `path` unless it exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _infer(plan: list[_Planned]) -> str:
@@ -281,23 +312,14 @@ def _chapters(plan: list[_Planned]) -> list[tuple[str, int, str, list[int]]]:
     return layout
 
 
-def _write_manifest(into: Path, branch: str, template: str,
-                    layout: list[tuple[str, int, str, list[int]]], plan: list[_Planned]) -> None:
-    data = CommentedMap()
-    data["title"] = into.resolve().name
-    data["repo"] = DEFAULT_REPO
-    data["branch"] = branch
-    data["message"] = template
-    chapters = CommentedSeq()
+def _manifest_text(into: Path, branch: str, template: str,
+                   layout: list[tuple[str, int, str, list[int]]], plan: list[_Planned]) -> str:
+    chapters: list[yamltext.Value] = []
     for slug, number, title, members in layout:
-        ch = CommentedMap()
-        ch["number"] = number
-        ch["title"] = title
-        ch["slug"] = slug
-        steps = CommentedSeq()
+        steps: list[yamltext.Value] = []
         for i in members:
             p = plan[i]
-            s = CommentedMap()
+            s: dict[str, str] = {}
             if p.tag:
                 s["tag"] = p.tag
             if not p.tag or p.name != default_name(p.tag):
@@ -308,10 +330,10 @@ def _write_manifest(into: Path, branch: str, template: str,
             if (not p.tag and "{tag}" in template) or render_message(template, probe) != p.subject:
                 s["message"] = p.subject
             steps.append(s)
-        ch["steps"] = steps
-        chapters.append(ch)
-    data["chapters"] = chapters
-    dump_new(into / MANIFEST, data,
-             "The tutorial: chapters, their steps (one commit each) and their tags.\n"
-             "chapters/<slug>/<step>.patch holds each step's commit; `tutorial build` makes "
-             "the history.")
+        chapters.append({"number": number, "title": title, "slug": slug, "steps": steps})
+    data: dict[str, yamltext.Value] = {
+        "title": into.resolve().name, "repo": DEFAULT_REPO, "branch": branch,
+        "message": template, "chapters": chapters}
+    return yamltext.dump(data, "The tutorial: chapters, their steps (one commit each) and their "
+                         "tags.\nchapters/<slug>/<step>.patch holds each step's commit; "
+                         "`tutorial build` makes the history.")

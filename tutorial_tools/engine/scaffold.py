@@ -6,8 +6,6 @@ import json
 import time
 from pathlib import Path
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
 from .. import stepfile
 from ..errors import TutorialError
 from ..gitstore import Header
@@ -43,6 +41,9 @@ def write_support_files(root: Path, title: str) -> list[Path]:
 
 def init(root: Path, title: str, author: str, email: str, now: int | None = None) -> list[Path]:
     """A new tutorial: a manifest, one chapter with one step that adds a README."""
+    # Imported here: `tutorial import` uses this module's support files without ruamel.
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if (root / MANIFEST).exists():
         raise TutorialError(f"{root / MANIFEST} already exists", "This is a tutorial already.")
     root.mkdir(parents=True, exist_ok=True)

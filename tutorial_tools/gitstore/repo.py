@@ -9,16 +9,19 @@ git only on standard input or after `--`, never where git could read them as opt
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import struct
 import subprocess
+import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
 from ..errors import GitError, SourceError
+from .difftree import DiffTree, cpus
 from .objects import ZERO_ID, TreeEntry, object_id, parse_tree, split_object
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
@@ -53,6 +56,8 @@ class Repository:
         self._batch: subprocess.Popen[bytes] | None = None
         self._pending: dict[str, tuple[bytes, bytes]] = {}  # written, not yet stored
         self._stored: set[str] = set()
+        # How to stop each process started for later and not yet waited for.
+        self._later: list[Callable[[], object]] = []
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
@@ -66,6 +71,8 @@ class Repository:
         return repo
 
     def close(self) -> None:
+        while self._later:  # left behind by an error: stop them
+            self._later.pop()()
         if self._batch is not None:
             assert self._batch.stdin is not None and self._batch.stdout is not None
             self._batch.stdin.close()
@@ -96,6 +103,29 @@ class Repository:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout
 
+    def git_later(self, *args: str) -> Callable[[], bytes]:
+        """Start one git command now; the function returned waits for it and returns its
+        standard output (so that independent commands run at the same time)."""
+        proc = subprocess.Popen(
+            [*self._base(), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=git_env(), cwd=self.work_tree or self.git_dir,
+        )
+
+        def stop() -> None:
+            proc.kill()
+            proc.communicate()
+
+        self._later.append(stop)
+
+        def result() -> bytes:
+            out, err = proc.communicate()
+            self._later.remove(stop)
+            if proc.returncode != 0:
+                raise GitError(args, proc.returncode, out, err)
+            return out
+
+        return result
+
     # -- reading objects -------------------------------------------------------------
 
     def _pipe(self) -> subprocess.Popen[bytes]:
@@ -120,6 +150,40 @@ class Repository:
         data = stdout.read(int(header[2]))
         stdout.read(1)
         return header[1], data
+
+    def read_many(self, oids: Sequence[str], kind: bytes) -> list[bytes]:
+        """The content of each object (each a `kind`), in order, in one round trip: all the
+        questions are written (by a thread, so that answers filling the pipe cannot stall
+        them) while the answers are read."""
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._pending]
+        found: dict[str, tuple[bytes, bytes]] = {}
+        if wanted:
+            pipe = self._pipe()
+            stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
+
+            def ask() -> None:
+                stdin.write("".join(o + "\n" for o in wanted).encode())
+                stdin.flush()
+
+            asking = threading.Thread(target=ask, daemon=True)
+            asking.start()
+            try:
+                for oid in wanted:
+                    header = stdout.readline().split()
+                    if len(header) == 3:
+                        found[oid] = header[1], stdout.read(int(header[2]))
+                        stdout.read(1)
+            finally:
+                asking.join()
+        out = []
+        for oid in oids:
+            got, data = self._pending.get(oid) or found.get(oid) or (None, b"")
+            if got is None:
+                raise SourceError(f"object {oid} is missing from {self.git_dir}")
+            if got != kind:
+                raise SourceError(f"object {oid} is a {got.decode()}, not a {kind.decode()}")
+            out.append(data)
+        return out
 
     def read_kind(self, oid: str, kind: bytes) -> bytes:
         found, data = self.read(oid)
@@ -184,15 +248,32 @@ class Repository:
 
     def peeled_tags(self) -> dict[str, tuple[str, str]]:
         """Each tag name mapped to (the object it names, the commit it peels to)."""
-        out = self.git(
+        return self.peeled_tags_later()()
+
+    def peeled_tags_later(self) -> Callable[[], dict[str, tuple[str, str]]]:
+        """`peeled_tags`, started now and waited for when the function returned is called."""
+        output = self.git_later(
             "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags/"
         )
-        tags = {}
-        for line in out.split(b"\n"):
-            if line:
-                ref, oid, peeled = line.decode().split("\0")
-                tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
-        return tags
+
+        def result() -> dict[str, tuple[str, str]]:
+            tags = {}
+            for line in output().split(b"\n"):
+                if line:
+                    ref, oid, peeled = line.decode().split("\0")
+                    tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
+            return tags
+
+        return result
+
+    def ref_files(self, refs: Iterable[str]) -> list[Path] | None:
+        """The files whose status changes whenever one of `refs` changes, present or not
+        (each loose ref, packed-refs, and the reftable folder that must not appear); None
+        when the refs are not kept in such files (reftable, a linked work tree)."""
+        if (self.git_dir / "reftable").exists() or (self.git_dir / "commondir").exists():
+            return None
+        return [self.git_dir / "packed-refs", self.git_dir / "reftable",
+                *(self.git_dir / ref for ref in refs)]
 
     def head(self, known: dict[str, str] | None = None) -> tuple[str | None, str | None]:
         """(the branch ref HEAD names or None when detached, the commit it is at or None).
@@ -221,23 +302,31 @@ class Repository:
 
     # -- history -------------------------------------------------------------------
 
-    def first_parent_chain(self, ref: str) -> list[tuple[str, int]]:
-        """(commit, number of parents) from the root to `ref` (a full ref name) by first parents."""
-        out = self.git("rev-list", "--first-parent", "--reverse", "--parents", ref, "--")
-        rows = [line.split() for line in out.decode().splitlines()]
-        return [(ids[0], len(ids) - 1) for ids in rows]
-
-    def object_format(self) -> str:
-        return self.git("rev-parse", "--show-object-format").decode().strip() or "sha1"
+    def first_parent_chain(self, ref: str) -> list[tuple[str, int, str]]:
+        """(commit, number of parents, tree) from the root to `ref` (a full ref name) by
+        first parents."""
+        out = self.git("rev-list", "--first-parent", "--reverse", "--parents", "--format=%T",
+                       ref, "--").decode().split("\n")
+        return [(ids[0], len(ids) - 1, tree)
+                for ids, tree in zip((line.split()[1:] for line in out[0:-1:2]), out[1::2],
+                                     strict=True)]
 
     def diff_trees(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True,
                    copies: bool = False) -> list[bytes]:
-        """A git patch for each (old tree, new tree) pair, from one `diff-tree` process.
+        """A git patch for each (old tree, new tree) pair (see `diff_trees_stream`)."""
+        return list(self.diff_trees_stream(pairs, binary=binary, copies=copies))
 
+    def diff_trees_stream(self, pairs: Sequence[tuple[str, str]], *, binary: bool = True,
+                          copies: bool = False) -> Iterator[bytes]:
+        """`diff_trees`, started at once, each patch yielded as soon as git has written it:
+        the caller can work on the first ones (or on anything else) while git diffs on.
+
+        Many pairs are split into consecutive runs diffed by one process each, one per CPU
+        (at most 4, at least 100 pairs each), the runs' patches yielded in order.
         `copies` also finds files copied from any file of the old tree (`-C -C`).
         """
         if not pairs:
-            return []
+            return iter(())
         args = ["-c", "core.quotePath=true", "-c", "diff.noprefix=false",
                 "-c", "diff.mnemonicPrefix=false", "diff-tree", "--stdin", "--always", "-r", "-p",
                 "--full-index", "-M", "--histogram", "--no-color", "--no-ext-diff",
@@ -246,8 +335,22 @@ class Repository:
             args.append("--binary")
         if copies:
             args += ["-C", "-C"]
-        out = self.git(*args, input="".join(f"{a} {b}\n" for a, b in pairs).encode())
-        return list(_split_diff_tree(out, pairs))
+        runs = max(1, min(cpus(), 4, len(pairs) // 100))
+        cuts = [len(pairs) * i // runs for i in range(runs + 1)]
+        procs = [DiffTree([*self._base(), *args], args, pairs[a:b], self.work_tree or self.git_dir,
+                          git_env()) for a, b in itertools.pairwise(cuts)]
+        self._later += [p.stop for p in procs]
+        return self._in_order(procs)
+
+    def _in_order(self, procs: list[DiffTree]) -> Iterator[bytes]:
+        try:
+            for proc in procs:
+                yield from proc.patches()
+        finally:
+            for proc in procs:
+                proc.stop()
+                if proc.stop in self._later:
+                    self._later.remove(proc.stop)
 
     # -- work tree -------------------------------------------------------------------
 
@@ -328,27 +431,6 @@ def _pack_entry_header(kind: int, size: int) -> bytes:
         out.append(size & 0x7F)
         size >>= 7
     return bytes(out)
-
-
-def _split_diff_tree(out: bytes, pairs: Sequence[tuple[str, str]]) -> Iterator[bytes]:
-    """Cut `diff-tree --stdin --always` output at the echoed "<old> <new>" lines.
-
-    No patch line can look like one: context lines start with a space and binary lines
-    are at most 66 characters long.
-    """
-    markers = [f"{a} {b}\n".encode() for a, b in pairs]
-    pos = 0
-    for i, marker in enumerate(markers):
-        if not out.startswith(marker, pos):
-            raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
-        start = pos + len(marker)
-        end = len(out)
-        if i + 1 < len(markers):
-            end = out.find(b"\n" + markers[i + 1], start - 1) + 1
-            if end <= 0:
-                raise GitError(["diff-tree", "--stdin"], 0, b"", b"unexpected output")
-        yield out[start:end]
-        pos = end
 
 
 def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:

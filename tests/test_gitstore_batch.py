@@ -1,0 +1,72 @@
+"""Batched reads and the streamed `diff-tree`: one process for many objects and patches,
+answers in order, failures named, and no process left behind."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import Repo, git
+from tutorial_tools.errors import SourceError
+from tutorial_tools.gitstore import EMPTY_TREE, Repository
+
+
+def _history(path: Path, n: int) -> Repo:
+    src = Repo(path)
+    for i in range(n):
+        src.write(f"f{i % 7}.txt", "line\n" * (i + 1))
+        src.commit(f"step {i}", tag=f"t{i}")
+    src.commit("empty")
+    return src
+
+
+def test_read_many_answers_in_order(tmp_path: Path) -> None:
+    src = _history(tmp_path / "src", 30)
+    commits = git(src.path, "rev-list", "--reverse", "HEAD").split()
+    with Repository(src.path) as repo:
+        many = repo.read_many([*commits, commits[0]], b"commit")
+        assert many == [repo.read_kind(c, b"commit") for c in [*commits, commits[0]]]
+        with pytest.raises(SourceError, match="is missing"):
+            repo.read_many([commits[1], "0" * 40, commits[2]], b"commit")
+        with pytest.raises(SourceError, match="not a tree"):
+            repo.read_many([commits[0]], b"tree")
+        assert repo.read_kind(commits[3], b"commit") == many[3]  # the pipe is still in step
+
+
+def test_diff_trees_stream_matches_git_and_handles_empty_diffs(tmp_path: Path) -> None:
+    src = _history(tmp_path / "src", 40)
+    with Repository(src.path) as repo:
+        chain = repo.first_parent_chain("refs/heads/main")
+        trees = [tree for _, _, tree in chain]
+        pairs = [(a, b) for a, b in zip([EMPTY_TREE, *trees], trees, strict=False)]
+        pairs += [(trees[5], trees[5]), (trees[5], trees[5]), (trees[0], trees[-1])]
+        patches = list(repo.diff_trees_stream(pairs))
+    assert len(patches) == len(pairs)
+    assert patches[-4] == b"" and patches[-3] == patches[-2] == b""  # the empty commit, a==b
+    for (a, b), patch in zip(pairs[1:40], patches[1:40], strict=True):
+        want = git(src.path, "diff-tree", "-p", "--full-index", "-M", "--histogram", a, b)
+        assert patch.decode().strip() == want
+
+
+def test_an_abandoned_stream_stops_its_process(tmp_path: Path) -> None:
+    src = _history(tmp_path / "src", 40)
+    with Repository(src.path) as repo:
+        trees = [tree for _, _, tree in repo.first_parent_chain("refs/heads/main")]
+        stream = repo.diff_trees_stream([(EMPTY_TREE, t) for t in trees] * 50)
+        assert next(stream).startswith(b"diff --git ")
+        started = time.monotonic()
+        stream.close()  # type: ignore[attr-defined]
+        assert time.monotonic() - started < 5
+
+
+def test_commands_started_at_once_and_one_never_waited_for(tmp_path: Path) -> None:
+    src = _history(tmp_path / "src", 3)
+    with Repository(src.path) as repo:
+        tags = repo.peeled_tags_later()
+        repo.git_later("rev-list", "--all")  # never waited for: stopped when repo closes
+        heads = repo.git_later("for-each-ref", "--format=%(refname)", "refs/heads/")
+        assert heads() == b"refs/heads/main\n"
+        assert sorted(tags()) == ["t0", "t1", "t2"]
+    # (an unreaped process would fail the test: pytest turns ResourceWarning into an error)
