@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..gitstore import MutableTree, Repository, TreeEntry
-from ..gitstore.merge import Change, merge_file, raw_changes
+from ..gitstore.merge import Change, git_merge_file, merge_file, raw_changes
 from ..gitstore.objects import EMPTY_TREE
 
 
@@ -231,8 +231,8 @@ def _conflict_entry(repo: Repository, base: TreeEntry | None, ours: TreeEntry | 
             and theirs.mode.startswith(b"100"):
         base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") \
             else b""
-        merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
-                            repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+        merged = git_merge_file(base_data, repo.read_kind(ours.oid, b"blob"),
+                                repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
         if merged is not None:
             return TreeEntry(theirs.mode, b"", repo.write(b"blob", merged.content))
     return theirs if theirs is not None else ours
