@@ -24,11 +24,11 @@ markers and refinements stay git's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 # git's `buffer_is_binary` looks for a NUL in the first 8,000 bytes; any NUL anywhere
 # sends the merge to git.
 _NUL = b"\0"
+_NL = 10  # b"\n"[0]
+_STEPS = (4096, 256, 16, 1)  # compare in blocks, then narrow down: no loop per byte
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -40,29 +40,57 @@ def split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def _zone(base: Sequence[bytes], side: Sequence[bytes]) -> tuple[int, int, int] | None:
-    """(start, end in the base, end in the side) of the part of the base that the side may
-    change in git's diff, or None when the side equals the base."""
-    n, m = len(base), len(side)
-    limit = min(n, m)
-    start = 0
-    while start < limit and base[start] == side[start]:
-        start += 1
-    if start == n == m:
+def _shared_start(a: bytes, b: bytes) -> int:
+    """How many bytes `a` and `b` share at their start."""
+    limit, i = min(len(a), len(b)), 0
+    for step in _STEPS:
+        while i + step <= limit and a[i:i + step] == b[i:i + step]:
+            i += step
+    return i
+
+
+def _shared_end(a: bytes, b: bytes, limit: int) -> int:
+    """How many bytes (at most `limit`) `a` and `b` share at their end."""
+    na, nb, i = len(a), len(b), 0
+    for step in _STEPS:
+        while i + step <= limit and a[na - i - step:na - i] == b[nb - i - step:nb - i]:
+            i += step
+    return i
+
+
+def _line_start(data: bytes, at: int) -> bool:
+    return at == 0 or data[at - 1] == _NL
+
+
+def _zone(base: bytes, side: bytes) -> tuple[int, int, int] | None:
+    """(start, end in the base, end in the side), in bytes at line boundaries, of the part
+    of the base that the side may change in git's diff; None when the side is the base.
+
+    The shared lines at the start and at the end are whole lines, as xdiff compares them:
+    the shared end may not reach into the shared start in either file.
+    """
+    if base == side:
         return None
-    shared_end = 0
-    while shared_end < limit - start and base[n - 1 - shared_end] == side[m - 1 - shared_end]:
-        shared_end += 1
-    end, side_end = n - shared_end, m - shared_end
-    inside = set(base[start:end])
-    inside.update(side[start:side_end])
-    # Lines outside the zone are shared by both files, so base[i] == side[i] above it and
-    # base[i] == side[i + m - n] below it: checking the base's line checks both.
-    while start > 0 and base[start - 1] in inside:
-        start -= 1
-    while end < n and base[end] in inside:
-        end += 1
-        side_end += 1
+    start = base.rfind(b"\n", 0, _shared_start(base, side)) + 1
+    n, m = len(base), len(side)
+    shared = _shared_end(base, side, min(n, m) - start)
+    end = n - shared
+    if not (_line_start(base, end) and _line_start(side, m - shared)):
+        # Past the first line boundary in the shared end, both files have the same ones.
+        end = base.find(b"\n", end) + 1 or n
+    side_end = end + m - n
+    # Every line inside, each after a newline (a separator the base part may lack).
+    inside = b"\n" + base[start:end] + b"\n" + side[start:side_end]
+    # Lines outside the zone are the same in both files, so base[i] == side[i] above it
+    # and base[i] == side[i + m - n] below it: checking the base's line checks both.
+    while start > 0 and b"\n" + base[base.rfind(b"\n", 0, start - 1) + 1:start] in inside:
+        start = base.rfind(b"\n", 0, start - 1) + 1
+    while end < n:
+        after = base.find(b"\n", end) + 1 or n
+        if b"\n" + base[end:after] not in inside:
+            break
+        side_end += after - end
+        end = after
     return start, end, side_end
 
 
@@ -70,22 +98,14 @@ def clean_merge(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     """What `git merge-file` gives when it is certain to merge cleanly, else None."""
     if _NUL in base or _NUL in ours or _NUL in theirs:
         return None
-    b, o, t = split_lines(base), split_lines(ours), split_lines(theirs)
-    ours_zone, theirs_zone = _zone(b, o), _zone(b, t)
+    ours_zone, theirs_zone = _zone(base, ours), _zone(base, theirs)
     if ours_zone is None:
         return theirs
     if theirs_zone is None:
         return ours
+    # Zones start and end at line boundaries: `<` leaves at least one whole line between.
     if ours_zone[1] < theirs_zone[0]:
-        return _join(o, ours_zone[2], b, ours_zone[1], theirs_zone[0], t)
+        return ours[:ours_zone[2]] + base[ours_zone[1]:theirs_zone[0]] + theirs[theirs_zone[0]:]
     if theirs_zone[1] < ours_zone[0]:
-        return _join(t, theirs_zone[2], b, theirs_zone[1], ours_zone[0], o)
+        return theirs[:theirs_zone[2]] + base[theirs_zone[1]:ours_zone[0]] + ours[ours_zone[0]:]
     return None
-
-
-def _join(first: list[bytes], first_end: int, base: list[bytes], gap_start: int,
-          gap_end: int, second: list[bytes]) -> bytes:
-    """The first side up to the end of its zone, the unchanged base lines between the two
-    zones, then the second side from the start of its zone (before which it is the base)."""
-    return b"".join(first[:first_end]) + b"".join(base[gap_start:gap_end]) \
-        + b"".join(second[gap_end:])
