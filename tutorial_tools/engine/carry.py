@@ -103,6 +103,11 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
     diffs = raw_changes(repo, pairs)
     changes = dict(zip(later, diffs, strict=False))
     renamed = {c.path: c.new_path for c in diffs[-1] if c.status == "R"} if start >= 0 else {}
+    # The files the edit changed are the ones later steps' changes will likely need merged:
+    # their two versions are read ahead, a window of steps at a time.
+    edited = {p for c in diffs[-1] for p in (c.path, c.new_path)} if start >= 0 else set()
+    blobs: dict[str, bytes] = {}
+    read_up_to = start
     reused: list[int] = []
     conflicted: list[int] = []
     for i in later:
@@ -112,8 +117,11 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
         if ours == bases[i]:  # the parent came out as it was: so does the step
             trees[i] = old_trees[i]
             continue
+        if i > read_up_to and edited:
+            read_up_to = min(i + _READ_AHEAD, len(old_trees)) - 1
+            blobs = _read_ahead(repo, [changes[j] for j in range(i, read_up_to + 1)], edited)
         tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i],
-                                               renamed)
+                                               renamed, blobs)
         trees[i] = tree_id
         if used:
             reused.append(i)
@@ -129,9 +137,26 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
     return Carried(trees, None, tuple(reused), tuple(conflicted)), []
 
 
+_READ_AHEAD = 64  # steps whose files are read at once
+
+
+def _read_ahead(repo: Repository, changes: list[list[Change]], paths: set[bytes],
+                ) -> dict[str, bytes]:
+    """Both versions of every regular file these steps change among `paths`."""
+    oids = [oid for step in changes for c in step if c.path in paths
+            for mode, oid in ((c.old_mode, c.old_oid), (c.new_mode, c.new_oid))
+            if oid is not None and mode is not None and mode.startswith(b"100")]
+    return {oid: data for oid, (kind, data) in repo.read_many(oids).items() if kind == b"blob"}
+
+
+def _blob(repo: Repository, blobs: dict[str, bytes], oid: str) -> bytes:
+    data = blobs.get(oid)
+    return data if data is not None else repo.read_kind(oid, b"blob")
+
+
 def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
                 resolutions: Resolutions, label: str, renamed: dict[bytes, bytes],
-                ) -> tuple[str, list[PendingConflict], bool]:
+                blobs: dict[str, bytes]) -> tuple[str, list[PendingConflict], bool]:
     tree = MutableTree(repo, ours_tree)
     conflicts: list[PendingConflict] = []
     reused = False
@@ -155,7 +180,7 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             if known:
                 result, reused = remembered, True
             else:
-                result = _merge_entries(repo, base, ours, theirs, label)
+                result = _merge_entries(repo, base, ours, theirs, label, blobs)
                 if result is None:
                     result = _conflict_entry(repo, base, ours, theirs, label)
                     sides = _sides(tree, target, ours, theirs, label, result)
@@ -196,7 +221,8 @@ def _same(a: TreeEntry | None, b: TreeEntry | None) -> bool:
 
 
 def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
-                   theirs: TreeEntry | None, label: str) -> TreeEntry | None:
+                   theirs: TreeEntry | None, label: str, blobs: dict[str, bytes],
+                   ) -> TreeEntry | None:
     """A clean merge of one path both sides changed, or None for a conflict."""
     if ours is None or theirs is None:
         return None  # deleted on one side, changed on the other
@@ -205,9 +231,9 @@ def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | N
         return None  # symlinks, submodules and mode clashes are the author's call
     if ours.oid == theirs.oid:
         return TreeEntry(mode, b"", ours.oid)
-    base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") else b""
-    merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
-                        repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+    base_data = _blob(repo, blobs, base.oid) if base and base.mode.startswith(b"100") else b""
+    merged = merge_file(repo, base_data, _blob(repo, blobs, ours.oid),
+                        _blob(repo, blobs, theirs.oid), ("edited", "before", label))
     if merged is None or merged.conflicts:
         return None
     return TreeEntry(mode, b"", repo.write(b"blob", merged.content))

@@ -451,8 +451,9 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
     patches = h.repo.diff_trees(pairs)
     writes: dict[Path, bytes | None] = {}
     changed = []
+    steps = h.manifest.steps
     for j, patch in zip(order, patches, strict=True):
-        step = h.manifest.steps[j]
+        step = steps[j]
         path = h.manifest.step_file(step)
         old = path.read_bytes()
         record = stepfile.load(old, path).with_patch(patch)

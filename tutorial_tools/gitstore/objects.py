@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -97,8 +98,14 @@ def tree_sort_key(entry: TreeEntry) -> bytes:
     return entry.name + b"/" if entry.is_tree else entry.name
 
 
-def serialize_tree(entries: list[TreeEntry]) -> bytes:
-    return b"".join(
-        e.mode + b" " + e.name + b"\0" + bytes.fromhex(e.oid)
-        for e in sorted(entries, key=tree_sort_key)
-    )
+def sort_tree(entries: Iterable[TreeEntry]) -> list[TreeEntry]:
+    """Entries in git's order (`tree_sort_key`)."""
+    # The keys are unique (names are), so the entries themselves are never compared.
+    keyed = sorted((e.name + b"/" if e.mode == TREE_MODE else e.name, e) for e in entries)
+    return [e for _, e in keyed]
+
+
+def serialize_tree(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
+    """A tree object's content; `ordered` says the entries are already in git's order."""
+    listed = entries if ordered else sort_tree(entries)
+    return b"".join([b"%s %s\0%s" % (e.mode, e.name, bytes.fromhex(e.oid)) for e in listed])

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import IO, cast
 
 from ..errors import GitError, SourceError
-from .objects import ZERO_ID, object_id, parse_tree, split_object
+from .objects import (
+    ZERO_ID,
+    TreeEntry,
+    object_id,
+    parse_tree,
+    serialize_tree,
+    sort_tree,
+    split_object,
+)
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -53,6 +61,7 @@ class Repository:
         self._batch: subprocess.Popen[bytes] | None = None
         self._pending: dict[str, tuple[bytes, bytes]] = {}  # written, not yet stored
         self._stored: set[str] = set()
+        self._trees: dict[str, tuple[TreeEntry, ...]] = {}  # parsed trees, by id
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
@@ -121,11 +130,47 @@ class Repository:
         stdout.read(1)
         return header[1], data
 
+    def read_many(self, oids: Iterable[str]) -> dict[str, tuple[bytes, bytes]]:
+        """Several objects as `read` gives them, the requests sent ahead in batches rather
+        than one round trip each."""
+        found = {}
+        wanted = []
+        for oid in dict.fromkeys(oids):
+            if oid in self._pending:
+                found[oid] = self._pending[oid]
+            else:
+                wanted.append(oid)
+        pipe = self._pipe()
+        stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
+        # At most 41 kB of requests at a time: they fit in the pipe while git answers.
+        for at in range(0, len(wanted), 1000):
+            batch = wanted[at:at + 1000]
+            stdin.write(b"".join(oid.encode() + b"\n" for oid in batch))
+            stdin.flush()
+            missing = []
+            for oid in batch:  # every answer is read, so that the pipe stays in step
+                header = stdout.readline().split()
+                if len(header) != 3:
+                    missing.append(oid)
+                    continue
+                found[oid] = header[1], stdout.read(int(header[2]))
+                stdout.read(1)
+            if missing:
+                raise SourceError(f"object {missing[0]} is missing from {self.git_dir}")
+        return found
+
     def read_kind(self, oid: str, kind: bytes) -> bytes:
         found, data = self.read(oid)
         if found != kind:
             raise SourceError(f"object {oid} is a {found.decode()}, not a {kind.decode()}")
         return data
+
+    def tree_entries(self, oid: str) -> tuple[TreeEntry, ...]:
+        """A tree's entries, parsed once (an object never changes)."""
+        entries = self._trees.get(oid)
+        if entries is None:
+            entries = self._trees[oid] = tuple(parse_tree(self.read_kind(oid, b"tree")))
+        return entries
 
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of `oids` present in this repository (one process for all)."""
@@ -160,6 +205,13 @@ class Repository:
         self.git("index-pack", "--stdin", input=pack + hashlib.sha1(pack).digest())
         self._stored.update(self._pending)
         self._pending.clear()
+
+    def write_tree(self, entries: Iterable[TreeEntry]) -> str:
+        """Add a tree of these entries (in any order) and return its id."""
+        ordered = tuple(sort_tree(entries))
+        oid = self.write(b"tree", serialize_tree(ordered, ordered=True))
+        self._trees.setdefault(oid, ordered)
+        return oid
 
     # -- refs ----------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .objects import EMPTY_TREE, TREE_MODE, TreeEntry, parse_tree, serialize_tree
+from .objects import EMPTY_TREE, TREE_MODE, TreeEntry
 from .repo import Repository
 
 
@@ -25,9 +25,8 @@ class MutableTree:
     def _entries(self, d: _Dir) -> dict[bytes, TreeEntry | _Dir]:
         if d.entries is None:
             assert d.oid is not None
-            d.entries = {}
-            for e in parse_tree(self._repo.read_kind(d.oid, b"tree")):
-                d.entries[e.name] = _Dir(e.oid) if e.is_tree else e
+            d.entries = {e.name: _Dir(e.oid) if e.mode == TREE_MODE else e
+                         for e in self._repo.tree_entries(d.oid)}
         return d.entries
 
     def _walk(self, parts: list[bytes], *, create: bool) -> _Dir | None:
@@ -102,5 +101,5 @@ class MutableTree:
                 entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
             else:
                 entries.append(child)
-        d.oid = self._repo.write(b"tree", serialize_tree(entries))
+        d.oid = self._repo.write_tree(entries)
         return d.oid
