@@ -33,6 +33,9 @@ class Carried:
     conflict: Conflict | None = None
     reused: tuple[int, ...] = ()  # steps where a remembered resolution was applied
     conflicted: tuple[int, ...] = field(default=())  # with keep_going: every conflicted step
+    # Steps whose own change is still the one they had (the same files, from and to the
+    # same versions): their patches need no new diff.
+    same_change: frozenset[int] = frozenset()
 
 
 class Resolutions:
@@ -110,19 +113,23 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
     read_up_to = start
     reused: list[int] = []
     conflicted: list[int] = []
+    same: set[int] = set()
     for i in later:
         if i in trees:
             continue
         ours = trees[i - 1]
         if ours == bases[i]:  # the parent came out as it was: so does the step
             trees[i] = old_trees[i]
+            same.add(i)
             continue
         if i > read_up_to and edited:
             read_up_to = min(i + _READ_AHEAD, len(old_trees)) - 1
             blobs = _read_ahead(repo, [changes[j] for j in range(i, read_up_to + 1)], edited)
-        tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i],
-                                               renamed, blobs)
+        tree_id, conflicts, used, unchanged = _merge_step(repo, ours, changes[i], resolutions,
+                                                          labels[i], renamed, blobs)
         trees[i] = tree_id
+        if unchanged:
+            same.add(i)
         if used:
             reused.append(i)
         if conflicts:
@@ -134,7 +141,7 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
                         conflicts)
             conflicted.append(i)
     trees.pop(-1, None)
-    return Carried(trees, None, tuple(reused), tuple(conflicted)), []
+    return Carried(trees, None, tuple(reused), tuple(conflicted), frozenset(same)), []
 
 
 _READ_AHEAD = 64  # steps whose files are read at once
@@ -156,10 +163,13 @@ def _blob(repo: Repository, blobs: dict[str, bytes], oid: str) -> bytes:
 
 def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
                 resolutions: Resolutions, label: str, renamed: dict[bytes, bytes],
-                blobs: dict[str, bytes]) -> tuple[str, list[PendingConflict], bool]:
+                blobs: dict[str, bytes]) -> tuple[str, list[PendingConflict], bool, bool]:
+    """The step's new tree, its conflicts, whether a remembered resolution was used, and
+    whether its change is the same as before (every path it changes was as it had it)."""
     tree = MutableTree(repo, ours_tree)
     conflicts: list[PendingConflict] = []
     reused = False
+    same = True
     for ch in changes:
         base = _entry(ch.old_mode, ch.old_oid)
         theirs = _entry(ch.new_mode, ch.new_oid)
@@ -172,6 +182,8 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             if moved is not None:
                 ours, target = moved, renamed[ch.path]
         result: TreeEntry | None
+        same = same and _same(ours, base) and target == ch.new_path and (
+            ch.status != "R" or tree.get(ch.new_path) is None)
         if _same(ours, base) or _same(ours, theirs):
             result = theirs
         else:
@@ -192,7 +204,7 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
         else:
             tree.get(target)  # loads its folders: MutableTree.set fails on unloaded ones
             tree.set(target, result.mode, result.oid)
-    return tree.write(), conflicts, reused
+    return tree.write(), conflicts, reused, same and not conflicts
 
 
 def _sides(tree: MutableTree, path: bytes, ours: TreeEntry | None, theirs: TreeEntry | None,
