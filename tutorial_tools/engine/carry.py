@@ -248,7 +248,7 @@ def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | N
                         _blob(repo, blobs, theirs.oid), ("edited", "before", label))
     if merged is None or merged.conflicts:
         return None
-    return TreeEntry(mode, b"", repo.write(b"blob", merged.content))
+    return TreeEntry(mode, b"", repo.write(b"blob", merged.content, like=ours.oid))
 
 
 def _merge_mode(base: TreeEntry | None, ours: TreeEntry, theirs: TreeEntry) -> bytes | None:

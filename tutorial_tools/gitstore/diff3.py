@@ -40,7 +40,7 @@ def split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def _shared_start(a: bytes, b: bytes) -> int:
+def shared_start(a: bytes, b: bytes) -> int:
     """How many bytes `a` and `b` share at their start."""
     limit, i = min(len(a), len(b)), 0
     for step in _STEPS:
@@ -49,7 +49,7 @@ def _shared_start(a: bytes, b: bytes) -> int:
     return i
 
 
-def _shared_end(a: bytes, b: bytes, limit: int) -> int:
+def shared_end(a: bytes, b: bytes, limit: int) -> int:
     """How many bytes (at most `limit`) `a` and `b` share at their end."""
     na, nb, i = len(a), len(b), 0
     for step in _STEPS:
@@ -71,9 +71,9 @@ def _zone(base: bytes, side: bytes) -> tuple[int, int, int] | None:
     """
     if base == side:
         return None
-    start = base.rfind(b"\n", 0, _shared_start(base, side)) + 1
+    start = base.rfind(b"\n", 0, shared_start(base, side)) + 1
     n, m = len(base), len(side)
-    shared = _shared_end(base, side, min(n, m) - start)
+    shared = shared_end(base, side, min(n, m) - start)
     end = n - shared
     if not (_line_start(base, end) and _line_start(side, m - shared)):
         # Past the first line boundary in the shared end, both files have the same ones.

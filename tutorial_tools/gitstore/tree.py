@@ -12,6 +12,7 @@ from .repo import Repository
 class _Dir:
     oid: str | None  # None once changed and not yet written
     entries: dict[bytes, TreeEntry | _Dir] | None = field(default=None)
+    was: str | None = None  # the tree it was loaded from, once changed: new ones are like it
 
 
 class MutableTree:
@@ -79,13 +80,13 @@ class MutableTree:
         no longer knows the id to load from)."""
         d = self._root
         self._entries(d)
-        d.oid = None
+        d.was, d.oid = d.was or d.oid, None
         for name in parents:
             child = self._entries(d).get(name)
             if not isinstance(child, _Dir):
                 return
             self._entries(child)
-            child.oid = None
+            child.was, child.oid = child.was or child.oid, None
             d = child
 
     def write(self) -> str:
@@ -101,5 +102,5 @@ class MutableTree:
                 entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
             else:
                 entries.append(child)
-        d.oid = self._repo.write_tree(entries)
+        d.oid = self._repo.write_tree(entries, like=d.was)
         return d.oid
