@@ -537,14 +537,17 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     op = log.begin(command, steps, writes, tip)
     repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
     checkpoint("rewrite:logged")
+    # Written in place: the log holds every file as it was and as it will be, so an
+    # interrupted write is rolled back (`abort`) or forward (`continue`) from there.
+    folders: set[Path] = set()
     for n, (path, data) in enumerate(writes.items()):
         if data is None:
             path.unlink(missing_ok=True)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tutorial-tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            path.write_bytes(data)
         if n == 0:
             checkpoint("rewrite:first-file")
     checkpoint("rewrite:files")
