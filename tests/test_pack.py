@@ -6,6 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from testing.gitrepo import Repo, git
 from tutorial_tools.gitstore import Repository
 from tutorial_tools.gitstore.objects import TreeEntry
@@ -63,3 +66,66 @@ def test_delta_copies_what_the_two_share() -> None:
     d = delta(base, target)
     assert d is not None and len(d) < 100
     assert delta(b"a" * 1000, b"b" * 1000) is None  # nothing shared
+
+
+def apply_delta(base: bytes, patch: bytes) -> bytes:
+    """git's patch_delta, for checking: sizes, then copy and insert instructions."""
+    pos = 0
+
+    def size() -> int:
+        nonlocal pos
+        n = shift = 0
+        while True:
+            byte = patch[pos]
+            pos += 1
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return n
+
+    assert size() == len(base)
+    expected = size()
+    out = bytearray()
+    while pos < len(patch):
+        cmd = patch[pos]
+        pos += 1
+        if cmd & 0x80:
+            offset = length = 0
+            for i in range(4):
+                if cmd & (1 << i):
+                    offset |= patch[pos] << (8 * i)
+                    pos += 1
+            for i in range(3):
+                if cmd & (0x10 << i):
+                    length |= patch[pos] << (8 * i)
+                    pos += 1
+            length = length or 0x10000
+            assert offset + length <= len(base)
+            out += base[offset:offset + length]
+        else:
+            assert cmd, "instruction 0 is reserved"
+            out += patch[pos:pos + cmd]
+            pos += cmd
+    assert len(out) == expected
+    return bytes(out)
+
+
+chunk = st.sampled_from([b"a\n", b"b\n", b"\n", b"line of some length, to be copied\n" * 3,
+                         bytes(range(200)), b"x" * 70000])
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(chunk, max_size=40), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3),
+                                                       st.lists(chunk, max_size=3)),
+                                             max_size=5))
+def test_a_delta_gives_back_the_target(parts: list[bytes],
+                                       edits: list[tuple[int, int, list[bytes]]]) -> None:
+    base = b"".join(parts)
+    changed = list(parts)
+    for at, deleted, inserted in edits:
+        changed[at:at + deleted] = inserted
+    target = b"".join(changed)
+    patch = delta(base, target)
+    if patch is not None:
+        assert apply_delta(base, patch) == target

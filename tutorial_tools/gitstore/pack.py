@@ -100,7 +100,8 @@ def delta(base: bytes, target: bytes) -> bytes | None:
     out = [_size(len(base)), _size(len(target))]
     if start:
         out.append(_copy(0, start))
-    out += _middle(base, start, len(base) - end, target, len(target) - end)
+    if len(target) - end > start:
+        out += _middle(base, start, len(base) - end, target, len(target) - end)
     if end:
         out.append(_copy(len(base) - end, end))
     return b"".join(out)
@@ -109,36 +110,34 @@ def delta(base: bytes, target: bytes) -> bytes | None:
 _MIN_MATCH = 32  # shorter runs of lines found in the base are inserted, not copied
 
 
-def _middle(base: bytes, base_end: int, base_stop: int, target: bytes, stop: int,
+def _middle(base: bytes, start: int, base_stop: int, target: bytes, stop: int,
             ) -> list[bytes]:
-    """Instructions for target[start:stop], where the base has base[start:base_stop]: runs
-    of its lines found there are copied. `start` is `base_end` (both share what is before).
+    """Instructions for target[start:stop], where the base has base[start:base_stop] (both
+    share what is before `start`).
 
-    Text only changes here and there, so after a line of the target is found in the base,
-    the run is extended as far as the two agree, bytes compared in blocks.
+    Text changes here and there: each line of the target is looked for in the base after
+    the last part copied; when found, the run is extended as far as the two agree (bytes
+    compared in blocks) and copied. Lines not found, and runs too short, are inserted.
     """
-    start = base_end
-    if stop - start < 1024 or base_stop <= start:
-        return [_insert(target[start:stop])] if stop > start else []
-    where: dict[bytes, int] = {}
-    at = start
-    for line in base[start:base_stop].split(b"\n"):
-        where.setdefault(line, at)
-        at += len(line) + 1
     out: list[bytes] = []
-    literal = pos = start
-    while pos < stop:
+    literal = pos = after = start
+    # Searches that find nothing may scan this many bytes of the base in all: the time
+    # stays linear in the size of the objects, however little they share.
+    budget = 8 * (stop - start) + 65536
+    while pos < stop and budget > 0:
         eol = target.find(b"\n", pos, stop)
-        eol = stop if eol < 0 else eol
-        found = where.get(target[pos:eol])
-        if found is not None:
-            n = shared_start(base[found:base_stop], target[pos:stop])
+        eol = stop - 1 if eol < 0 else eol
+        found = base.find(target[pos:eol + 1], after, base_stop)
+        budget -= (found if found >= 0 else base_stop) - after
+        if found >= 0:
+            n = _run(base, found, base_stop, target, pos, stop)
             if n >= _MIN_MATCH:
                 if pos > literal:
                     out.append(_insert(target[literal:pos]))
                 out.append(_copy(found, n))
                 literal = pos = pos + n
-                if pos < stop and target[pos - 1] != _NL:  # go on from the next line
+                after = found + n
+                if target[pos - 1] != _NL:  # go on from the next line
                     eol = target.find(b"\n", pos, stop)
                     pos = stop if eol < 0 else eol + 1
                 continue
@@ -146,6 +145,16 @@ def _middle(base: bytes, base_end: int, base_stop: int, target: bytes, stop: int
     if stop > literal:
         out.append(_insert(target[literal:stop]))
     return out
+
+
+def _run(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) -> int:
+    """How many bytes a[a_at:a_stop] and b[b_at:b_stop] share at their start (compared in
+    blocks, so that a short run costs a short comparison)."""
+    limit, i = min(a_stop - a_at, b_stop - b_at), 0
+    for step in (4096, 256, 16, 1):
+        while i + step <= limit and a[a_at + i:a_at + i + step] == b[b_at + i:b_at + i + step]:
+            i += step
+    return i
 
 
 def build_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str]) -> bytes:
