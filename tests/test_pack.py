@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testing.gitrepo import Repo, git
-from tutorial_tools.gitstore import Repository
+from testing.gitrepo import Repo, git, git_bytes
+from tutorial_tools.gitstore import MutableTree, Repository
 from tutorial_tools.gitstore.objects import TreeEntry
 from tutorial_tools.gitstore.pack import delta
 
@@ -129,3 +129,30 @@ def test_a_delta_gives_back_the_target(parts: list[bytes],
     patch = delta(base, target)
     if patch is not None:
         assert apply_delta(base, patch) == target
+
+
+def test_edited_trees_are_the_trees_git_makes(tmp_path: Path) -> None:
+    """Replaced entries keep their order; new names and files that become folders (or
+    back) are sorted as git sorts them (a folder as if its name ended in "/")."""
+    src = Repo(tmp_path / "repo")
+    for path in ("a", "a-b", "b/c", "b.txt", "d/e/f"):
+        src.write(path, path + "\n")
+    src.commit("start")
+    repo = Repository(src.path)
+    blob = repo.write(b"blob", b"new\n")
+    tree = MutableTree(repo, git(src.path, "rev-parse", "HEAD^{tree}"))
+    tree.set(b"a-b", b"100644", blob)  # replaced: order kept
+    tree.remove(b"a")
+    tree.set(b"a/x", b"100644", blob)  # the file `a` becomes a folder, after `a-b`
+    tree.set(b"b", b"100755", blob)  # the folder `b` becomes a file, before `b.txt`
+    tree.set(b"d/e/0", b"100644", blob)  # a new name, first in its folder
+    tree.set(b"c", b"100644", blob)
+    oid = tree.write()
+    repo.flush()
+    repo.close()
+    listing = git(src.path, "ls-tree", "-r", "-t", oid)
+    remade = git(src.path, "mktree", "--missing", input=git_bytes(src.path, "ls-tree", oid))
+    assert remade == oid  # git orders the top folder's entries the same way
+    assert [line.split("\t")[1] for line in listing.splitlines()] == [
+        "a-b", "a", "a/x", "b", "b.txt", "c", "d", "d/e", "d/e/0", "d/e/f"]
+    git(src.path, "fsck", "--strict", "--no-dangling")

@@ -207,12 +207,13 @@ class Repository:
         self._pending.clear()
         self._like.clear()
 
-    def write_tree(self, entries: Iterable[TreeEntry], *, like: str | None = None) -> str:
-        """Add a tree of these entries (in any order) and return its id; `like` as for
-        `write`."""
-        ordered = tuple(sort_tree(entries))
-        oid = self.write(b"tree", serialize_tree(ordered, ordered=True), like=like)
-        self._trees.setdefault(oid, ordered)
+    def write_tree(self, entries: Iterable[TreeEntry], *, like: str | None = None,
+                   ordered: bool = False) -> str:
+        """Add a tree of these entries and return its id; `like` as for `write`.
+        `ordered`: the entries are in git's order already (else they are sorted)."""
+        listed = tuple(entries) if ordered else tuple(sort_tree(entries))
+        oid = self.write(b"tree", serialize_tree(listed, ordered=True), like=like)
+        self._trees.setdefault(oid, listed)
         return oid
 
     # -- refs ----------------------------------------------------------------------

@@ -13,6 +13,9 @@ class _Dir:
     oid: str | None  # None once changed and not yet written
     entries: dict[bytes, TreeEntry | _Dir] | None = field(default=None)
     was: str | None = None  # the tree it was loaded from, once changed: new ones are like it
+    # Loaded entries come in git's order, and keep it while entries are only replaced:
+    # a new name, or a file that becomes a folder or back, needs a sort when written.
+    unordered: bool = False
 
 
 class MutableTree:
@@ -39,6 +42,7 @@ class MutableTree:
                 if not create:
                     return None
                 child = entries[name] = _Dir(None, {})
+                d.unordered = True
             d = child
         return d
 
@@ -59,7 +63,10 @@ class MutableTree:
         self._touch(parents)
         d = self._walk(parents, create=True)
         assert d is not None
-        self._entries(d)[name] = TreeEntry(mode, name, oid)
+        entries = self._entries(d)
+        if not isinstance(entries.get(name), TreeEntry):
+            d.unordered = True
+        entries[name] = TreeEntry(mode, name, oid)
 
     def remove(self, path: bytes) -> None:
         *parents, name = path.split(b"/")
@@ -102,5 +109,5 @@ class MutableTree:
                 entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
             else:
                 entries.append(child)
-        d.oid = self._repo.write_tree(entries, like=d.was)
+        d.oid = self._repo.write_tree(entries, like=d.was, ordered=not d.unordered)
         return d.oid
