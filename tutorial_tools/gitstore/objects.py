@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO_ID = "0" * 40
@@ -80,6 +81,11 @@ class TreeEntry:
     def is_tree(self) -> bool:
         return self.mode == TREE_MODE
 
+    @cached_property
+    def raw(self) -> bytes:
+        """The entry as a tree object holds it (kept: entries are shared by many trees)."""
+        return b"%s %s\0%s" % (self.mode, self.name, bytes.fromhex(self.oid))
+
 
 def parse_tree(data: bytes) -> list[TreeEntry]:
     entries = []
@@ -108,4 +114,4 @@ def sort_tree(entries: Iterable[TreeEntry]) -> list[TreeEntry]:
 def serialize_tree(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
     """A tree object's content; `ordered` says the entries are already in git's order."""
     listed = entries if ordered else sort_tree(entries)
-    return b"".join([b"%s %s\0%s" % (e.mode, e.name, bytes.fromhex(e.oid)) for e in listed])
+    return b"".join([e.raw for e in listed])

@@ -103,11 +103,7 @@ class MutableTree:
     def _write(self, d: _Dir) -> str:
         if d.oid is not None:
             return d.oid
-        entries = []
-        for name, child in self._entries(d).items():
-            if isinstance(child, _Dir):
-                entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
-            else:
-                entries.append(child)
+        entries = [TreeEntry(TREE_MODE, name, self._write(child)) if isinstance(child, _Dir)
+                   else child for name, child in self._entries(d).items()]
         d.oid = self._repo.write_tree(entries, like=d.was, ordered=not d.unordered)
         return d.oid
