@@ -551,7 +551,7 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
         if n == 0:
             checkpoint("rewrite:first-file")
     checkpoint("rewrite:files")
-    new_manifest = load(manifest.path)
+    new_manifest = load(manifest.path) if manifest.path in writes else manifest
     if trees:
         prime(new_manifest, repo, trees)
     result = run_build(new_manifest, reporter)
