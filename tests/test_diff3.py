@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutorial_tools.gitstore.diff3 import clean_merge, split_lines
+from tutorial_tools.gitstore.diff3 import clean_merge
 from tutorial_tools.gitstore.merge import git_merge_file
 
 LABELS = ("edited", "before", "step")
@@ -19,6 +19,12 @@ LINES = [b"a\n", b"b\n", b"c\n", b"\n", b"a\r\n", b"  a\n", b"}\n", b"x\n", b"a"
 line = st.sampled_from(LINES)
 # An edit: at a position (a share of the length), delete some lines, insert some.
 edit = st.tuples(st.floats(0, 1), st.integers(0, 3), st.lists(line, max_size=3))
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines as xdiff sees them: each with its newline, the last one maybe without."""
+    parts = data.split(b"\n")
+    return [p + b"\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def text(lines: list[bytes]) -> bytes:

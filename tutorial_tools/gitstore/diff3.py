@@ -31,15 +31,6 @@ _NL = 10  # b"\n"[0]
 _STEPS = (4096, 256, 16, 1)  # compare in blocks, then narrow down: no loop per byte
 
 
-def split_lines(data: bytes) -> list[bytes]:
-    """xdiff's records: each line with its newline, and a last line without one if any."""
-    parts = data.split(b"\n")
-    lines = [p + b"\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
 def shared_start(a: bytes, b: bytes) -> int:
     """How many bytes `a` and `b` share at their start."""
     limit, i = min(len(a), len(b)), 0
