@@ -325,10 +325,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     ratio = ours.median / theirs.median
     print(f"\n{args.steps} steps, {args.files} files, best of {args.repeat} "
           f"(seconds; peak RSS of the process tree's largest member)\n")
-    print(f"{'measured':<22}{'min s':>8}{'median':>8}{'cpu s':>8}{'RSS MB':>8}")
-    print("-" * 54)
+    print(f"{'measured':<22}{'min s':>8}{'median':>8}{'max s':>8}{'cpu s':>8}{'RSS MB':>8}")
+    print("-" * 62)
     for t in (ours, theirs):
-        print(f"{t.name:<22}{t.min:>8.3f}{t.median:>8.3f}{t.cpu:>8.2f}{t.maxrss_mb:>8.1f}")
+        print(f"{t.name:<22}{t.min:>8.3f}{t.median:>8.3f}{max(r.seconds for r in t.runs):>8.3f}"
+              f"{t.cpu:>8.2f}{t.maxrss_mb:>8.1f}")
     verdict = "met" if ratio <= 0.2 else "MISSED"
     aim = "met" if ratio <= 0.1 else "missed"
     print(f"\nratio apply/rebase: min {ours.min / theirs.min:.3f}, median {ratio:.3f} "

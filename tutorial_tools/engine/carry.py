@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..gitstore import MutableTree, Repository, TreeEntry
-from ..gitstore.merge import Change, merge_file, raw_changes
+from ..gitstore.merge import Change, git_merge_file, merge_file, raw_changes
 from ..gitstore.objects import EMPTY_TREE
 
 
@@ -33,6 +33,9 @@ class Carried:
     conflict: Conflict | None = None
     reused: tuple[int, ...] = ()  # steps where a remembered resolution was applied
     conflicted: tuple[int, ...] = field(default=())  # with keep_going: every conflicted step
+    # Steps whose own change is still the one they had (the same files, from and to the
+    # same versions): their patches need no new diff.
+    same_change: frozenset[int] = frozenset()
 
 
 class Resolutions:
@@ -103,18 +106,30 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
     diffs = raw_changes(repo, pairs)
     changes = dict(zip(later, diffs, strict=False))
     renamed = {c.path: c.new_path for c in diffs[-1] if c.status == "R"} if start >= 0 else {}
+    # The files the edit changed are the ones later steps' changes will likely need merged:
+    # their two versions are read ahead, a window of steps at a time.
+    edited = {p for c in diffs[-1] for p in (c.path, c.new_path)} if start >= 0 else set()
+    blobs: dict[str, bytes] = {}
+    read_up_to = start
     reused: list[int] = []
     conflicted: list[int] = []
+    same: set[int] = set()
     for i in later:
         if i in trees:
             continue
         ours = trees[i - 1]
         if ours == bases[i]:  # the parent came out as it was: so does the step
             trees[i] = old_trees[i]
+            same.add(i)
             continue
-        tree_id, conflicts, used = _merge_step(repo, ours, changes[i], resolutions, labels[i],
-                                               renamed)
+        if i > read_up_to and edited:
+            read_up_to = min(i + _READ_AHEAD, len(old_trees)) - 1
+            blobs = _read_ahead(repo, [changes[j] for j in range(i, read_up_to + 1)], edited)
+        tree_id, conflicts, used, unchanged = _merge_step(repo, ours, changes[i], resolutions,
+                                                          labels[i], renamed, blobs)
         trees[i] = tree_id
+        if unchanged:
+            same.add(i)
         if used:
             reused.append(i)
         if conflicts:
@@ -126,15 +141,36 @@ def carry(repo: Repository, old_trees: Sequence[str], start: int, new_tree: str,
                         conflicts)
             conflicted.append(i)
     trees.pop(-1, None)
-    return Carried(trees, None, tuple(reused), tuple(conflicted)), []
+    return Carried(trees, None, tuple(reused), tuple(conflicted), frozenset(same)), []
+
+
+_READ_AHEAD = 64  # steps whose files are read at once
+
+
+def _read_ahead(repo: Repository, changes: list[list[Change]], paths: set[bytes],
+                ) -> dict[str, bytes]:
+    """Both versions of every regular file these steps change among `paths`."""
+    oids = [oid for step in changes for c in step if c.path in paths
+            for mode, oid in ((c.old_mode, c.old_oid), (c.new_mode, c.new_oid))
+            if oid is not None and mode is not None and mode.startswith(b"100")]
+    unique = list(dict.fromkeys(oids))
+    return dict(zip(unique, repo.read_many(unique, b"blob"), strict=True))
+
+
+def _blob(repo: Repository, blobs: dict[str, bytes], oid: str) -> bytes:
+    data = blobs.get(oid)
+    return data if data is not None else repo.read_kind(oid, b"blob")
 
 
 def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
                 resolutions: Resolutions, label: str, renamed: dict[bytes, bytes],
-                ) -> tuple[str, list[PendingConflict], bool]:
+                blobs: dict[str, bytes]) -> tuple[str, list[PendingConflict], bool, bool]:
+    """The step's new tree, its conflicts, whether a remembered resolution was used, and
+    whether its change is the same as before (every path it changes was as it had it)."""
     tree = MutableTree(repo, ours_tree)
     conflicts: list[PendingConflict] = []
     reused = False
+    same = True
     for ch in changes:
         base = _entry(ch.old_mode, ch.old_oid)
         theirs = _entry(ch.new_mode, ch.new_oid)
@@ -147,6 +183,8 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             if moved is not None:
                 ours, target = moved, renamed[ch.path]
         result: TreeEntry | None
+        same = same and _same(ours, base) and target == ch.new_path and (
+            ch.status != "R" or tree.get(ch.new_path) is None)
         if _same(ours, base) or _same(ours, theirs):
             result = theirs
         else:
@@ -155,7 +193,7 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             if known:
                 result, reused = remembered, True
             else:
-                result = _merge_entries(repo, base, ours, theirs, label)
+                result = _merge_entries(repo, base, ours, theirs, label, blobs)
                 if result is None:
                     result = _conflict_entry(repo, base, ours, theirs, label)
                     sides = _sides(tree, target, ours, theirs, label, result)
@@ -167,7 +205,7 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
         else:
             tree.get(target)  # loads its folders: MutableTree.set fails on unloaded ones
             tree.set(target, result.mode, result.oid)
-    return tree.write(), conflicts, reused
+    return tree.write(), conflicts, reused, same and not conflicts
 
 
 def _sides(tree: MutableTree, path: bytes, ours: TreeEntry | None, theirs: TreeEntry | None,
@@ -196,7 +234,8 @@ def _same(a: TreeEntry | None, b: TreeEntry | None) -> bool:
 
 
 def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
-                   theirs: TreeEntry | None, label: str) -> TreeEntry | None:
+                   theirs: TreeEntry | None, label: str, blobs: dict[str, bytes],
+                   ) -> TreeEntry | None:
     """A clean merge of one path both sides changed, or None for a conflict."""
     if ours is None or theirs is None:
         return None  # deleted on one side, changed on the other
@@ -205,12 +244,12 @@ def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | N
         return None  # symlinks, submodules and mode clashes are the author's call
     if ours.oid == theirs.oid:
         return TreeEntry(mode, b"", ours.oid)
-    base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") else b""
-    merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
-                        repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+    base_data = _blob(repo, blobs, base.oid) if base and base.mode.startswith(b"100") else b""
+    merged = merge_file(repo, base_data, _blob(repo, blobs, ours.oid),
+                        _blob(repo, blobs, theirs.oid), ("edited", "before", label))
     if merged is None or merged.conflicts:
         return None
-    return TreeEntry(mode, b"", repo.write(b"blob", merged.content))
+    return TreeEntry(mode, b"", repo.write(b"blob", merged.content, like=ours.oid))
 
 
 def _merge_mode(base: TreeEntry | None, ours: TreeEntry, theirs: TreeEntry) -> bytes | None:
@@ -231,8 +270,8 @@ def _conflict_entry(repo: Repository, base: TreeEntry | None, ours: TreeEntry | 
             and theirs.mode.startswith(b"100"):
         base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") \
             else b""
-        merged = merge_file(repo, base_data, repo.read_kind(ours.oid, b"blob"),
-                            repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
+        merged = git_merge_file(base_data, repo.read_kind(ours.oid, b"blob"),
+                                repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
         if merged is not None:
             return TreeEntry(theirs.mode, b"", repo.write(b"blob", merged.content))
     return theirs if theirs is not None else ours

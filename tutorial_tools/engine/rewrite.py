@@ -16,7 +16,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -439,20 +439,31 @@ def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
         })
         return RewriteResult("stopped", conflict_step=h.labels[c.index], conflicts=c.paths,
                              sides=c.sides, reused=reused, worktree=str(h.repo.work_tree))
-    return _finish(h, start, carried.trees, command, reporter, reword, reused)
+    return _finish(h, start, carried.trees, command, reporter, reword, reused,
+                   carried.same_change)
 
 
 def _finish(h: _History, start: int, trees: dict[int, str], command: str, reporter: Reporter,
-            reword: Reword | None, reused: tuple[str, ...]) -> RewriteResult:
+            reword: Reword | None, reused: tuple[str, ...],
+            same_change: Collection[int] = ()) -> RewriteResult:
+    """Write the step files of the new `trees` and publish them. Steps in `same_change`
+    change the same files in the same way as before: their step files stay as they are."""
     h.repo.flush()  # diff-tree reads the new trees
     text, subject = _retitled(h, start, reword or {})
     order = sorted(trees)
-    pairs = [(h.parent_tree(j, trees), trees[j]) for j in order]
-    patches = h.repo.diff_trees(pairs)
+    redo = [j for j in order if j == start or j not in same_change]
+    patches = dict(zip(redo, h.repo.diff_trees([(h.parent_tree(j, trees), trees[j])
+                                                 for j in redo]), strict=True))
     writes: dict[Path, bytes | None] = {}
     changed = []
-    for j, patch in zip(order, patches, strict=True):
-        step = h.manifest.steps[j]
+    steps = h.manifest.steps
+    for j in order:
+        step = steps[j]
+        if j not in patches:
+            if trees[j] != h.trees[j]:
+                changed.append(step.label)
+            continue
+        patch = patches[j]
         path = h.manifest.step_file(step)
         old = path.read_bytes()
         record = stepfile.load(old, path).with_patch(patch)
@@ -526,18 +537,21 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     op = log.begin(command, steps, writes, tip)
     repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
     checkpoint("rewrite:logged")
+    # Written in place: the log holds every file as it was and as it will be, so an
+    # interrupted write is rolled back (`abort`) or forward (`continue`) from there.
+    folders: set[Path] = set()
     for n, (path, data) in enumerate(writes.items()):
         if data is None:
             path.unlink(missing_ok=True)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tutorial-tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            path.write_bytes(data)
         if n == 0:
             checkpoint("rewrite:first-file")
     checkpoint("rewrite:files")
-    new_manifest = load(manifest.path)
+    new_manifest = load(manifest.path) if manifest.path in writes else manifest
     if trees:
         prime(new_manifest, repo, trees)
     result = run_build(new_manifest, reporter)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GitError
+from .diff3 import clean_merge
 from .objects import ZERO_ID
 from .repo import Repository, git_env
 
@@ -74,7 +75,20 @@ class FileMerge:
 
 def merge_file(repo: Repository, base: bytes, ours: bytes, theirs: bytes,
                labels: tuple[str, str, str]) -> FileMerge | None:
-    """A three-way content merge with git's own `merge-file`; None for binary content."""
+    """A three-way content merge as git's `merge-file` makes it; None for binary content.
+
+    Merges git is certain to make cleanly are made in memory (`diff3.clean_merge`); the
+    rest, conflicts included, by `git merge-file` itself.
+    """
+    merged = clean_merge(base, ours, theirs)
+    if merged is not None:
+        return FileMerge(merged, 0)
+    return git_merge_file(base, ours, theirs, labels)
+
+
+def git_merge_file(base: bytes, ours: bytes, theirs: bytes,
+                   labels: tuple[str, str, str]) -> FileMerge | None:
+    """A three-way content merge by `git merge-file`; None for binary content."""
     with tempfile.TemporaryDirectory(prefix="tutorial-merge-") as tmp:
         paths = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO_ID = "0" * 40
@@ -79,6 +81,11 @@ class TreeEntry:
     def is_tree(self) -> bool:
         return self.mode == TREE_MODE
 
+    @cached_property
+    def raw(self) -> bytes:
+        """The entry as a tree object holds it (kept: entries are shared by many trees)."""
+        return b"%s %s\0%s" % (self.mode, self.name, bytes.fromhex(self.oid))
+
 
 def parse_tree(data: bytes) -> list[TreeEntry]:
     entries = []
@@ -97,8 +104,14 @@ def tree_sort_key(entry: TreeEntry) -> bytes:
     return entry.name + b"/" if entry.is_tree else entry.name
 
 
-def serialize_tree(entries: list[TreeEntry]) -> bytes:
-    return b"".join(
-        e.mode + b" " + e.name + b"\0" + bytes.fromhex(e.oid)
-        for e in sorted(entries, key=tree_sort_key)
-    )
+def sort_tree(entries: Iterable[TreeEntry]) -> list[TreeEntry]:
+    """Entries in git's order (`tree_sort_key`)."""
+    # The keys are unique (names are), so the entries themselves are never compared.
+    keyed = sorted((e.name + b"/" if e.mode == TREE_MODE else e.name, e) for e in entries)
+    return [e for _, e in keyed]
+
+
+def serialize_tree(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
+    """A tree object's content; `ordered` says the entries are already in git's order."""
+    listed = entries if ordered else sort_tree(entries)
+    return b"".join([e.raw for e in listed])

@@ -8,13 +8,10 @@ git only on standard input or after `--`, never where git could read them as opt
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
-import struct
 import subprocess
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,16 @@ from typing import IO, cast
 
 from ..errors import GitError, SourceError
 from .difftree import DiffTree, cpus
-from .objects import ZERO_ID, TreeEntry, object_id, parse_tree, split_object
+from .objects import (
+    ZERO_ID,
+    TreeEntry,
+    object_id,
+    parse_tree,
+    serialize_tree,
+    sort_tree,
+    split_object,
+)
+from .pack import build_pack
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -58,6 +64,8 @@ class Repository:
         self._stored: set[str] = set()
         # How to stop each process started for later and not yet waited for.
         self._later: list[Callable[[], object]] = []
+        self._trees: dict[str, tuple[TreeEntry, ...]] = {}  # parsed trees, by id
+        self._like: dict[str, str] = {}  # pending object -> the pending one it was made from
 
     @classmethod
     def init(cls, path: Path, branch: str) -> Repository:
@@ -191,6 +199,13 @@ class Repository:
             raise SourceError(f"object {oid} is a {found.decode()}, not a {kind.decode()}")
         return data
 
+    def tree_entries(self, oid: str) -> tuple[TreeEntry, ...]:
+        """A tree's entries, parsed once (an object never changes)."""
+        entries = self._trees.get(oid)
+        if entries is None:
+            entries = self._trees[oid] = tuple(parse_tree(self.read_kind(oid, b"tree")))
+        return entries
+
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of `oids` present in this repository (one process for all)."""
         wanted = list(dict.fromkeys(oids))
@@ -219,25 +234,36 @@ class Repository:
 
     # -- writing objects -------------------------------------------------------------
 
-    def write(self, kind: bytes, data: bytes) -> str:
-        """Add an object and return its id; it is readable at once and stored by `flush`."""
+    def write(self, kind: bytes, data: bytes, *, like: str | None = None) -> str:
+        """Add an object and return its id; it is readable at once and stored by `flush`.
+
+        `like` names an object this one was made from (an earlier version of the same file
+        or folder): if both go into the same pack, this one is stored as a delta on it.
+        """
         oid = object_id(kind, data)
-        if oid not in self._stored:
-            self._pending.setdefault(oid, (kind, data))
+        if oid not in self._stored and oid not in self._pending:
+            self._pending[oid] = (kind, data)
+            if like is not None and like in self._pending:
+                self._like[oid] = like
         return oid
 
     def flush(self) -> None:
         """Store every object added since the last flush as one pack."""
         if not self._pending:
             return
-        body = [b"PACK", struct.pack(">II", 2, len(self._pending))]
-        for kind, data in self._pending.values():
-            body.append(_pack_entry_header(_PACK_TYPES[kind], len(data)))
-            body.append(zlib.compress(data, 1))
-        pack = b"".join(body)
-        self.git("index-pack", "--stdin", input=pack + hashlib.sha1(pack).digest())
+        self.git("index-pack", "--stdin", input=build_pack(self._pending, self._like))
         self._stored.update(self._pending)
         self._pending.clear()
+        self._like.clear()
+
+    def write_tree(self, entries: Iterable[TreeEntry], *, like: str | None = None,
+                   ordered: bool = False) -> str:
+        """Add a tree of these entries and return its id; `like` as for `write`.
+        `ordered`: the entries are in git's order already (else they are sorted)."""
+        listed = tuple(entries) if ordered else tuple(sort_tree(entries))
+        oid = self.write(b"tree", serialize_tree(listed, ordered=True), like=like)
+        self._trees.setdefault(oid, listed)
+        return oid
 
     # -- refs ----------------------------------------------------------------------
 
@@ -419,18 +445,6 @@ class Repository:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
 
 
-_PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
-
-
-def _pack_entry_header(kind: int, size: int) -> bytes:
-    """A pack entry's type and size: 4 bits of size in the first byte, then 7 per byte."""
-    out = bytearray([(kind << 4) | (size & 0x0F)])
-    size >>= 4
-    while size:
-        out[-1] |= 0x80
-        out.append(size & 0x7F)
-        size >>= 7
-    return bytes(out)
 
 
 def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:

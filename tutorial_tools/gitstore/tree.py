@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .objects import EMPTY_TREE, TREE_MODE, TreeEntry, parse_tree, serialize_tree
+from .objects import EMPTY_TREE, TREE_MODE, TreeEntry
 from .repo import Repository
 
 
@@ -12,6 +12,10 @@ from .repo import Repository
 class _Dir:
     oid: str | None  # None once changed and not yet written
     entries: dict[bytes, TreeEntry | _Dir] | None = field(default=None)
+    was: str | None = None  # the tree it was loaded from, once changed: new ones are like it
+    # Loaded entries come in git's order, and keep it while entries are only replaced:
+    # a new name, or a file that becomes a folder or back, needs a sort when written.
+    unordered: bool = False
 
 
 class MutableTree:
@@ -25,9 +29,8 @@ class MutableTree:
     def _entries(self, d: _Dir) -> dict[bytes, TreeEntry | _Dir]:
         if d.entries is None:
             assert d.oid is not None
-            d.entries = {}
-            for e in parse_tree(self._repo.read_kind(d.oid, b"tree")):
-                d.entries[e.name] = _Dir(e.oid) if e.is_tree else e
+            d.entries = {e.name: _Dir(e.oid) if e.mode == TREE_MODE else e
+                         for e in self._repo.tree_entries(d.oid)}
         return d.entries
 
     def _walk(self, parts: list[bytes], *, create: bool) -> _Dir | None:
@@ -39,6 +42,7 @@ class MutableTree:
                 if not create:
                     return None
                 child = entries[name] = _Dir(None, {})
+                d.unordered = True
             d = child
         return d
 
@@ -59,7 +63,10 @@ class MutableTree:
         self._touch(parents)
         d = self._walk(parents, create=True)
         assert d is not None
-        self._entries(d)[name] = TreeEntry(mode, name, oid)
+        entries = self._entries(d)
+        if not isinstance(entries.get(name), TreeEntry):
+            d.unordered = True
+        entries[name] = TreeEntry(mode, name, oid)
 
     def remove(self, path: bytes) -> None:
         *parents, name = path.split(b"/")
@@ -80,13 +87,13 @@ class MutableTree:
         no longer knows the id to load from)."""
         d = self._root
         self._entries(d)
-        d.oid = None
+        d.was, d.oid = d.was or d.oid, None
         for name in parents:
             child = self._entries(d).get(name)
             if not isinstance(child, _Dir):
                 return
             self._entries(child)
-            child.oid = None
+            child.was, child.oid = child.was or child.oid, None
             d = child
 
     def write(self) -> str:
@@ -96,11 +103,7 @@ class MutableTree:
     def _write(self, d: _Dir) -> str:
         if d.oid is not None:
             return d.oid
-        entries = []
-        for name, child in self._entries(d).items():
-            if isinstance(child, _Dir):
-                entries.append(TreeEntry(TREE_MODE, name, self._write(child)))
-            else:
-                entries.append(child)
-        d.oid = self._repo.write(b"tree", serialize_tree(entries))
+        entries = [TreeEntry(TREE_MODE, name, self._write(child)) if isinstance(child, _Dir)
+                   else child for name, child in self._entries(d).items()]
+        d.oid = self._repo.write_tree(entries, like=d.was, ordered=not d.unordered)
         return d.oid
