@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..manifest import Chapter, Manifest
+from ..render.mdtext import md_text
 from .history import SiteStep
 
 # The step pages' own styles (the diffs' come with the renderer), for any theme.
@@ -37,14 +38,7 @@ SITE_CSS = """\
 }
 """
 
-# Python-Markdown's backslash escapes (its ESCAPED_CHARS, less '>': escaped as &gt;).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9._/@%+=:,-]+$")
-
-
-def md_text(text: str) -> str:
-    """`text` as markdown that shows exactly `text` (no markup, no HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def shell_word(word: str) -> str:
