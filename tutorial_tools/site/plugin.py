@@ -150,7 +150,10 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
                 self._add(files, config, uri, pages.chapter_markdown(chapter, own))
         downloads: dict[str, tuple[str, str]] = {}
         if self.config.downloads:
-            made = make_downloads(self._repo, cache, steps)
+            try:
+                made = make_downloads(self._repo, cache, steps)
+            except TutorialError as e:
+                raise PluginError(str(e)) from e
             self.stats.downloads_made += made.made
             for s in steps:
                 downloads[s.label] = (f"{s.page}/{s.file_stem}.zip",
