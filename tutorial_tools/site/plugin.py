@@ -33,6 +33,7 @@ from .. import render
 from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
 from ..manifest import MANIFEST, Manifest, load
+from ..render.mdtext import md_text
 from . import directives, pages
 from .cache import CACHE_DIR, CacheStats, DiskCache
 from .downloads import make_downloads
@@ -275,7 +276,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         label = d.attrs.get("tag") or (d.text or "").strip()
         s = self._step(label, d.line)
         text = d.text if d.text and d.text.strip() else s.label
-        return f"[{pages.md_text(text)}]({pages.link(uri, s.src_uri)})"
+        return f"[{md_text(text)}]({pages.link(uri, s.src_uri)})"
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         # Filled in the finished page rather than in `page.content`: the search plugin
