@@ -317,3 +317,13 @@ def test_links_follow_use_directory_urls_false(project: Path) -> None:
     assert 'class="tt-download-zip" href="1b.zip"' in page
     assert '<a href="steps/2a/index.html">2a</a>' in site.page("index.html")
     assert '<a href="../steps/1a/index.html">1a</a>' in site.page("01-the-app/index.html")
+
+
+def test_a_diff_in_a_list_item_and_indented_code_in_a_chapter(project: Path) -> None:
+    narrative = project / "chapters" / "02-more" / "index.md"
+    narrative.write_text("# Chapter 2\n\n1. Look at the change:\n\n    ::diff{step=2a}\n\n"
+                         "2. Then go on.\n\nCode:\n\n    see :step[2a]\n", "utf-8")
+    page = main_html(build_site(project).page("02-more/index.html"))
+    item = page[page.index("<li>"):page.index("</li>")]
+    assert "Look at the change:" in item and item.count('class="tt-diff') == 1
+    assert "<pre><code>see :step[2a]\n</code></pre>" in page
