@@ -131,3 +131,10 @@ def test_directives_in_list_items(marker: str) -> None:
     assert "\n\n        [BLOCK file [('path', 'a.py'), ('step', '1b')]]\n\n" in out
     assert "        ::diff{step=nowhere}\n" in out
     assert out.endswith("\n    ::diff{step=nowhere} :step[nowhere]")
+
+
+def test_quoted_values_may_hold_braces() -> None:
+    out, seen = run(':step[it]{tag="v{1}"} and\n::diff{step="v{1}" file="a}b.py"}')
+    assert [(d.name, d.attrs) for d in seen] == [
+        ("step", {"tag": "v{1}"}), ("diff", {"step": "v{1}", "file": "a}b.py"})]
+    assert out.startswith("[LINK 'it' {'tag': 'v{1}'}] and\n")

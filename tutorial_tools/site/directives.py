@@ -31,7 +31,8 @@ BLOCKS: dict[str, dict[str, bool]] = {
 INLINE: dict[str, dict[str, bool]] = {"step": {"tag": False}}
 
 _BLOCK = re.compile(r"^ {0,3}::([A-Za-z][\w-]*)(.*?)\s*$")
-_INLINE = re.compile(r"(?<![\w:\\]):([A-Za-z][\w-]*)\[([^\]\n]*)\](\{[^}\n]*\})?")
+_INLINE = re.compile(r"(?<![\w:\\]):([A-Za-z][\w-]*)\[([^\]\n]*)\]"
+                     r'(\{(?:[^}"\n]|"(?:[^"\\\n]|\\.)*")*\})?')
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 _ATTR = re.compile(r'\s*([A-Za-z][\w-]*)=(?:"((?:[^"\\]|\\.)*)"|([^\s"}]+))')
