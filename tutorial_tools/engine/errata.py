@@ -13,6 +13,7 @@ SHORT_DIFF_LINES = 60  # an errata entry shows at most this much of its fix
 
 
 def to_json(changes: Changes) -> str:
+    """The changes as JSON, for scripts."""
     data: dict[str, Any] = {
         "old": changes.old, "new": changes.new,
         "steps": [{"tag": s.tag, "status": s.status, "kind": s.kind, "from": list(s.sources),

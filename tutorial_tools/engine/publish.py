@@ -29,6 +29,7 @@ from .status import status
 
 @dataclass(frozen=True)
 class RefMove:
+    """A ref a publish changes on the remote."""
     ref: str
     old: str | None  # what the remote holds (None: nothing)
     new: str | None  # None: deleted
@@ -41,6 +42,7 @@ class RefMove:
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What a publish did (or, for a dry run, would do)."""
     remote: str
     url: str
     status: str  # "published", "up to date" or "dry-run"

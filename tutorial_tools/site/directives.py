@@ -42,6 +42,7 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 
 @dataclass(frozen=True)
 class Directive:
+    """One directive as written: its name, attributes and line."""
     name: str
     attrs: dict[str, str]
     line: int  # 1-based, in the file the markdown came from

@@ -172,6 +172,7 @@ def format_patch(repo: Repository, commit: str, diff: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Downloads:
+    """Where each step's downloads are, and how many had to be made."""
     paths: dict[str, tuple[Path, Path]]  # step label -> (zip, patch) in the cache
     made: int  # files made (not found in the cache)
 

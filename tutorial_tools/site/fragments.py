@@ -26,12 +26,15 @@ def renderer() -> str:
 
 @dataclass(frozen=True)
 class RenderedStep:
+    """A step's rendered change, with what the index and the header show of it."""
     html: str
     counts: Counts
     paths: tuple[str, ...]  # every path the diff names (old and new)
 
 
 class Fragments:
+    """Renders fragments, or takes them from the disk cache, counting both in `stats`."""
+
     def __init__(self, repo: Repository, cache: DiskCache, stats: CacheStats,
                  collapse_lines: int | None) -> None:
         self.repo = repo

@@ -44,6 +44,7 @@ log = get_plugin_logger("tutorial")
 
 
 class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
+    """The plugin's options in mkdocs.yml."""
     manifest = c.Type(str, default=MANIFEST)
     """The manifest, relative to mkdocs.yml."""
     repo = c.Optional(c.Type(str))
@@ -64,6 +65,8 @@ _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-call]
+    """Adds the tutorial's pages to a mkdocs site (see the module's docstring)."""
+
     def __init__(self) -> None:
         self.stats = CacheStats()
         self._nonce = secrets.token_hex(6)
