@@ -66,11 +66,11 @@ def choose_remote(repo: Repository, remote: str | None) -> str:
         raise TutorialError(f"{where} has several remotes and none is called origin: "
                             f"{', '.join(names)}", "Name one: `tutorial publish REMOTE`.")
     if remote not in names:
+        name = f"-- {remote}" if remote.startswith("-") else remote  # git allows `-x`
         raise TutorialError(
             f"{where} has no remote {remote!r}" + (f" (it has {', '.join(names)})" if names
                                                    else ""),
-            f"Add it with `git -C {where} remote add {remote} URL`." if not
-            remote.startswith("-") else "A remote's name cannot start with '-'.")
+            f"Add it with `git -C {where} remote add {name} URL`.")
     return remote
 
 
