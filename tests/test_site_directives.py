@@ -113,7 +113,7 @@ def test_inline_directives_in_indented_code_are_left_as_text() -> None:
     assert "    x = :step[nowhere]\n\n    y = :step[nowhere]\n\tz = :step[nowhere]\n" in out
 
 
-@pytest.mark.parametrize("marker", ["-", "*", "1.", "10)"])
+@pytest.mark.parametrize("marker", ["-", "*", "+", "1.", "10."])
 def test_directives_in_list_items(marker: str) -> None:
     text = "\n".join([
         f"{marker} First, see :step[1a]:", "",
@@ -138,3 +138,8 @@ def test_quoted_values_may_hold_braces() -> None:
     assert [(d.name, d.attrs) for d in seen] == [
         ("step", {"tag": "v{1}"}), ("diff", {"step": "v{1}", "file": "a}b.py"})]
     assert out.startswith("[LINK 'it' {'tag': 'v{1}'}] and\n")
+
+
+def test_a_paren_number_starts_no_list_in_python_markdown() -> None:
+    out, seen = run("1) Not a list:\n\n    ::diff{step=nowhere}\n")
+    assert seen == [] and "\n    ::diff{step=nowhere}\n" in out

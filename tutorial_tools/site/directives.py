@@ -1,6 +1,7 @@
 """Directives in chapter narratives, in the CommonMark "generic directives" style.
 
-Block directives stand alone on their line (up to three spaces of indentation)::
+Block directives stand alone on their line (up to three spaces of indentation, more in a
+list item: as much as the item's text)::
 
     ::diff{step=3b}                      the whole change of step 3b
     ::diff{step=3b file=app/routes.py}   one file of it
@@ -37,7 +38,7 @@ _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 _ATTR = re.compile(r'\s*([A-Za-z][\w-]*)=(?:"((?:[^"\\]|\\.)*)"|([^\s"}]+))')
 _LINES = re.compile(r"^(\d+)-(\d+)$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}\.)(?:[ \t]|$)")  # Python-Markdown: no `1)`
 
 
 @dataclass(frozen=True)
