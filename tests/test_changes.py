@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import markdown
 import pytest
 
 from testing.cli import run_main
@@ -199,3 +200,24 @@ def test_unknown_old(fixed: tuple[Path, Path], capsys: pytest.CaptureFixture[str
     code, _, err = run_main(capsys, "--project", str(root), "changes", "nowhere")
     assert code == 1
     assert "nowhere is neither a remote of" in err and "git -C" in err
+
+
+def test_errata_markdown_shows_hostile_tags_and_paths_as_text() -> None:
+    # Git allows `<`, `>`, `=`, `(` and `/` in tags, and any byte but NUL in paths.
+    tag = "<img/src=x/onerror=alert(1)>"
+    path = "a`<script>alert(2)</script>`\n<script>alert(3)</script>.py"
+    fixes = (changes_mod.Fix(tag, (path, "<b>bold.py"), "diff --git a/x b/x\n", ("2a",),
+                             ("<b>c",)),)
+    steps = (changes_mod.StepChange(tag, "changed", "1" * 40, "2" * 40, "fix"),
+             changes_mod.StepChange("2a", "changed", "3" * 40, "4" * 40, "inherited", (tag,)),
+             changes_mod.StepChange("<b>c", "changed", "5" * 40, "6" * 40, "adapted", (tag,)),
+             changes_mod.StepChange("<i>new", "added", None, "7" * 40),
+             changes_mod.StepChange("<u>gone", "removed", "8" * 40, None))
+    page = errata.markdown(changes_mod.Changes("old", "new", steps, fixes))
+    html = markdown.markdown(page, extensions=["toc", "tables", "fenced_code"])
+    for element in ("<img", "<script", "<b>", "<i>", "<u>"):
+        assert element not in html, page
+    plain = html.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    for shown in (tag, "<b>c (adapted by hand)", "<i>new", "<u>gone", "<b>bold.py",
+                  "a`<script>alert(2)</script>`\\n<script>alert(3)</script>.py"):
+        assert shown in plain, html

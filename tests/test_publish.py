@@ -286,3 +286,28 @@ def test_killed_after_pushing_the_next_publish_records_it(
     assert code == 0, err
     assert "Up to date" in err and "(recorded as published)" in err
     assert record(root) == refs_of(built(root))
+
+
+def test_an_unreachable_remote_says_what_to_check_and_records_nothing(
+        project: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    root, remote = project
+    shutil.rmtree(remote)
+    code, _, err = tutorial(capsys, root, "publish")
+    assert code == 1 and "ls-remote" in err and str(remote) in err
+    assert "Nothing was pushed" in err and "`tutorial publish origin`" in err
+    assert not (built(root) / ".git/tutorial/published/origin.json").exists()
+
+
+def test_a_remote_named_like_an_option_is_a_name(
+        project: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    root, remote = project
+    git(built(root), "remote", "rename", "--", "origin", "-x")
+    code, out, err = tutorial(capsys, root, "publish")
+    assert code == 0, err
+    assert refs_of(remote) == refs_of(built(root))
+    assert (built(root) / ".git/tutorial/published/-x.json").is_file()
+    code, out, err = tutorial(capsys, root, "changes", "--", "-x")
+    assert code == 0, err
+    assert out.startswith("Changes from -x (as last published) to build/repo: 5 step(s): 5 same")
+    code, _, err = tutorial(capsys, root, "publish", "--", "-y")
+    assert code == 1 and f"`git -C {built(root)} remote add -- -y URL`" in err

@@ -15,7 +15,7 @@ from mkdocs.exceptions import Abort, PluginError
 
 from testing.gitrepo import Repo, git
 from testing.site import HOSTILE, Built, build_site, make_site_project, write_mkdocs
-from testing.tutorials import build, configure, edit_step_file, load
+from testing.tutorials import build, configure, edit_step_file, import_and_build, load
 from tutorial_tools import render
 from tutorial_tools.engine import importer
 from tutorial_tools.gitstore import Repository
@@ -317,3 +317,36 @@ def test_links_follow_use_directory_urls_false(project: Path) -> None:
     assert 'class="tt-download-zip" href="1b.zip"' in page
     assert '<a href="steps/2a/index.html">2a</a>' in site.page("index.html")
     assert '<a href="../steps/1a/index.html">1a</a>' in site.page("01-the-app/index.html")
+
+
+def test_a_diff_in_a_list_item_and_indented_code_in_a_chapter(project: Path) -> None:
+    narrative = project / "chapters" / "02-more" / "index.md"
+    narrative.write_text("# Chapter 2\n\n1. Look at the change:\n\n    ::diff{step=2a}\n\n"
+                         "2. Then go on.\n\nCode:\n\n    see :step[2a]\n", "utf-8")
+    page = main_html(build_site(project).page("02-more/index.html"))
+    item = page[page.index("<li>"):page.index("</li>")]
+    assert "Look at the change:" in item and item.count('class="tt-diff') == 1
+    assert "<pre><code>see :step[2a]\n</code></pre>" in page
+
+
+def test_hostile_tags_are_shown_as_text(tmp_path: Path) -> None:
+    # Git allows `<`, `>`, `"`, `'`, `=` and `/` in tags: none may become markup.
+    tags = ["</title><script>alert(1)</script>\"x='y", "<img/src=x/onerror=alert(2)>"]
+    src = Repo(tmp_path / "src")
+    for n, tag in enumerate([*tags, "1c"]):
+        src.write("a.txt", f"{n}\n")
+        src.commit(f"Chapter 1: One ({tag})", tag=tag)
+    root = import_and_build(src, tmp_path / "project")
+    quoted = tags[0].replace('"', '\\"')
+    (root / "chapters" / "01-one" / "index.md").write_text(
+        f'# One\n\n::diff{{step="{tags[1]}"}}\n\nSee :step[it]{{tag="{quoted}"}}.\n', "utf-8")
+    write_mkdocs(root)
+    site = build_site(root)
+    pages = {p.relative_to(site.site).as_posix(): p.read_text("utf-8")
+             for p in site.site.rglob("*.html")}
+    for path, text in pages.items():
+        assert "<script>alert" not in text and "<img/src" not in text, path
+    step = pages["steps/img-src-x-onerror-alert-2--/index.html"]
+    assert f"Step {html.escape(tags[1], quote=False)}: One</h1>" in step
+    assert 'href="../steps/title--script-alert-1---script--x--y/">it</a>' in pages[
+        "01-one/index.html"]

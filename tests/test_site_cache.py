@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pygments
 import pytest
 
 from testing.cli import run_main
@@ -48,5 +49,16 @@ def test_the_collapse_threshold_is_part_of_the_key(tmp_path: Path) -> None:
     write_mkdocs(root)
     assert len(build_site(root).plugin.stats.rendered) == 5
     write_mkdocs(root, options="      collapse_lines: 3")
+    assert len(build_site(root).plugin.stats.rendered) == 5
+    assert build_site(root).plugin.stats.rendered == []
+
+
+def test_the_pygments_version_is_part_of_the_key(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another Pygments lexes code differently: the cached highlighting would be stale.
+    root = make_site_project(tmp_path)
+    write_mkdocs(root)
+    assert len(build_site(root).plugin.stats.rendered) == 5
+    monkeypatch.setattr(pygments, "__version__", "0.0-test")
     assert len(build_site(root).plugin.stats.rendered) == 5
     assert build_site(root).plugin.stats.rendered == []

@@ -103,3 +103,43 @@ def test_attribute_values_bare_and_quoted() -> None:
     assert parse_attrs('{a=b  c="d e" f="x\\"y"}', 1) == {"a": "b", "c": "d e", "f": 'x"y'}
     assert parse_block("not a directive", 1) is None
     assert parse_block("    ::diff{step=1a}", 1) is None  # four spaces: code
+
+
+def test_inline_directives_in_indented_code_are_left_as_text() -> None:
+    text = ("Code:\n\n    x = :step[nowhere]\n\n    y = :step[nowhere]\n"
+            "\tz = :step[nowhere]\n\nafter :step[1a]\n    and :step[1b], the same paragraph")
+    out, seen = run(text)
+    assert [(d.text, d.line) for d in seen] == [("1a", 8), ("1b", 9)]
+    assert "    x = :step[nowhere]\n\n    y = :step[nowhere]\n\tz = :step[nowhere]\n" in out
+
+
+@pytest.mark.parametrize("marker", ["-", "*", "+", "1.", "10."])
+def test_directives_in_list_items(marker: str) -> None:
+    text = "\n".join([
+        f"{marker} First, see :step[1a]:", "",
+        "    ::diff{step=1a}", "",
+        "    Then:", "",
+        "        ::diff{step=nowhere}", "",  # code inside the item
+        "    - nested", "",
+        "        ::file{step=1b path=a.py}", "",
+        "Not in the list any more:", "",
+        "    ::diff{step=nowhere} :step[nowhere]",
+    ])
+    out, seen = run(text)
+    assert [(d.name, d.line) for d in seen] == [("step", 1), ("diff", 3), ("file", 11)]
+    assert "\n\n    [BLOCK diff [('step', '1a')]]\n\n" in out
+    assert "\n\n        [BLOCK file [('path', 'a.py'), ('step', '1b')]]\n\n" in out
+    assert "        ::diff{step=nowhere}\n" in out
+    assert out.endswith("\n    ::diff{step=nowhere} :step[nowhere]")
+
+
+def test_quoted_values_may_hold_braces() -> None:
+    out, seen = run(':step[it]{tag="v{1}"} and\n::diff{step="v{1}" file="a}b.py"}')
+    assert [(d.name, d.attrs) for d in seen] == [
+        ("step", {"tag": "v{1}"}), ("diff", {"step": "v{1}", "file": "a}b.py"})]
+    assert out.startswith("[LINK 'it' {'tag': 'v{1}'}] and\n")
+
+
+def test_a_paren_number_starts_no_list_in_python_markdown() -> None:
+    out, seen = run("1) Not a list:\n\n    ::diff{step=nowhere}\n")
+    assert seen == [] and "\n    ::diff{step=nowhere}\n" in out

@@ -13,6 +13,9 @@ import pytest
 from testing.gitrepo import Repo, git, git_bytes
 from testing.site import build_site, make_site_project, write_mkdocs
 from testing.tutorials import import_and_build
+from tutorial_tools.errors import RenderError
+from tutorial_tools.gitstore import Repository
+from tutorial_tools.site.downloads import ZipMaker
 
 
 @pytest.fixture
@@ -88,3 +91,22 @@ def test_names_that_are_not_utf8_keep_their_bytes(tmp_path: Path) -> None:
     files = zip_listing((site.site / "steps/1a/1a.zip").read_bytes(), b"1a")
     assert set(files) == {b"caf\xe9.txt", "naïve.txt".encode()}
     assert files == tree_listing(root / "build" / "repo", "1a")
+
+
+def test_a_tree_naming_dot_dot_gives_no_zip_that_extracts_outside(tmp_path: Path) -> None:
+    # git fsck refuses such trees, but `git mktree` writes them: the zip must not carry one.
+    src = Repo(tmp_path / "src")
+    src.write("ok.txt", "fine\n")
+    src.commit("one", tag="1a")
+    blob = git(src.path, "rev-parse", "1a:ok.txt").strip()
+
+    def tree(*entries: str) -> str:
+        return git(src.path, "mktree", input="".join(e + "\n" for e in entries).encode()).strip()
+
+    inner = tree(f"100644 blob {blob}\tevil")
+    for name in ("..", "..\\..", "a\\..\\..\\b"):
+        middle = tree(f"040000 tree {inner}\t{name}")
+        crafted = tree(f"040000 tree {middle}\t{name}", f"100644 blob {blob}\tok.txt")
+        with Repository(src.path) as repo, pytest.raises(RenderError) as caught:
+            ZipMaker(repo).make(crafted, "1a", 0)
+        assert "1a.zip" in caught.value.message and "evil" in caught.value.message

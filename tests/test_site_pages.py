@@ -8,8 +8,9 @@ from pathlib import Path
 import markdown
 
 from tutorial_tools.manifest import Chapter, Manifest, Step
+from tutorial_tools.render.mdtext import md_text
 from tutorial_tools.site.history import SiteStep, page_folders
-from tutorial_tools.site.pages import md_text, navigation, shell_word, step_markdown
+from tutorial_tools.site.pages import navigation, shell_word, step_markdown
 
 
 def manifest(*tags: str | None) -> Manifest:

@@ -35,6 +35,7 @@ from .carry import Resolutions, carry
 
 @dataclass(frozen=True)
 class HistoryStep:
+    """A tagged step of a history."""
     tag: str
     commit: str
     tree: str
@@ -43,12 +44,14 @@ class HistoryStep:
 
 @dataclass(frozen=True)
 class History:
+    """A built history's tagged steps, in order."""
     name: str  # what it is, for people: a path, or "origin (last published)"
     steps: tuple[HistoryStep, ...]
 
 
 @dataclass(frozen=True)
 class StepChange:
+    """How one step differs between the two histories."""
     tag: str
     status: str  # "same" (same files), "changed", "added" or "removed"
     old: str | None  # its commit in each history
@@ -59,6 +62,7 @@ class StepChange:
 
 @dataclass(frozen=True)
 class Fix:
+    """A change that starts at one step, and the later steps that carry it."""
     introduced_at: str
     files: tuple[str, ...]
     diff: str  # the fix alone: from what carrying gives to the step's new tree
@@ -68,12 +72,14 @@ class Fix:
 
 @dataclass(frozen=True)
 class Changes:
+    """Everything `tutorial changes` reports."""
     old: str
     new: str
     steps: tuple[StepChange, ...]
     fixes: tuple[Fix, ...] = field(default=())
 
     def count(self, status: str) -> int:
+        """How many steps have this status."""
         return sum(1 for s in self.steps if s.status == status)
 
 

@@ -6,12 +6,14 @@ import json
 import re
 from typing import Any
 
+from ..render.mdtext import md_code, md_text
 from .changes import Changes, Fix
 
 SHORT_DIFF_LINES = 60  # an errata entry shows at most this much of its fix
 
 
 def to_json(changes: Changes) -> str:
+    """The changes as JSON, for scripts."""
     data: dict[str, Any] = {
         "old": changes.old, "new": changes.new,
         "steps": [{"tag": s.tag, "status": s.status, "kind": s.kind, "from": list(s.sources),
@@ -64,17 +66,20 @@ def _affects(f: Fix) -> str:
 
 def markdown(changes: Changes, *, title: str = "Errata") -> str:
     """An errata page: per fix the step, a short diff, the steps affected and how a reader
-    who is part-way through catches up; then the steps added and removed."""
-    out = [f"# {title}", ""]
+    who is part-way through catches up; then the steps added and removed. Tags and paths
+    are shown as text: Markdown and HTML in them stay inert."""
+    out = [f"# {md_text(title)}", ""]
     if not changes.fixes and not changes.count("added") and not changes.count("removed"):
         out += ["No step's code has changed.", ""]
     order = {s.tag: n for n, s in enumerate(changes.steps)}
     for f in changes.fixes:
-        out += [f"## Step {f.introduced_at}: {', '.join(f'`{p}`' for p in f.files)}", ""]
+        at = md_text(f.introduced_at)
+        out += [f"## Step {at}: {', '.join(md_code(p) for p in f.files)}", ""]
         later = sorted([*f.inherited_by, *f.adapted], key=order.__getitem__)
-        affected = [f"**{f.introduced_at}** (where it was made)",
-                    *(f"{t} (adapted by hand)" if t in f.adapted else t for t in later)]
-        out += [f"A fix to step {f.introduced_at}. Steps that have it: "
+        affected = [f"**{at}** (where it was made)",
+                    *(md_text(t) + (" (adapted by hand)" if t in f.adapted else "")
+                      for t in later)]
+        out += [f"A fix to step {at}. Steps that have it: "
                 + ", ".join(affected) + ".", ""]
         out += _fenced(_short(f.diff), "diff")
         out += [
@@ -90,8 +95,8 @@ def markdown(changes: Changes, *, title: str = "Errata") -> str:
             "- Or keep your work as it is and apply only the fix: save the diff above as "
             "`fix.patch` and run `git apply fix.patch`.", "",
         ]
-    added = [s.tag for s in changes.steps if s.status == "added"]
-    removed = [s.tag for s in changes.steps if s.status == "removed"]
+    added = [md_text(s.tag) for s in changes.steps if s.status == "added"]
+    removed = [md_text(s.tag) for s in changes.steps if s.status == "removed"]
     if added or removed:
         out += ["## New and removed steps", ""]
         if added:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DirtyWorkTree, RemoteChanged, TutorialError
+from ..errors import DirtyWorkTree, GitError, RemoteChanged, TutorialError
 from ..faults import checkpoint
 from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
@@ -29,6 +29,7 @@ from .status import status
 
 @dataclass(frozen=True)
 class RefMove:
+    """A ref a publish changes on the remote."""
     ref: str
     old: str | None  # what the remote holds (None: nothing)
     new: str | None  # None: deleted
@@ -41,6 +42,7 @@ class RefMove:
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What a publish did (or, for a dry run, would do)."""
     remote: str
     url: str
     status: str  # "published", "up to date" or "dry-run"
@@ -64,11 +66,11 @@ def choose_remote(repo: Repository, remote: str | None) -> str:
         raise TutorialError(f"{where} has several remotes and none is called origin: "
                             f"{', '.join(names)}", "Name one: `tutorial publish REMOTE`.")
     if remote not in names:
+        name = f"-- {remote}" if remote.startswith("-") else remote  # git allows `-x`
         raise TutorialError(
             f"{where} has no remote {remote!r}" + (f" (it has {', '.join(names)})" if names
                                                    else ""),
-            f"Add it with `git -C {where} remote add {remote} URL`." if not
-            remote.startswith("-") else "A remote's name cannot start with '-'.")
+            f"Add it with `git -C {where} remote add {name} URL`.")
     return remote
 
 
@@ -121,7 +123,10 @@ def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
         url = remote_url(repo, name)
         wanted = built_refs(manifest, repo)
         last = published.load(repo, name)
-        live = ls_remote(repo, name)
+        try:
+            live = ls_remote(repo, name)
+        except GitError as e:
+            raise _unreachable(name, url, e) from e
         moves, foreign = _plan(wanted, last or {}, live)
         if foreign and not force:
             raise _refused(name, url, foreign, last is None)
@@ -131,7 +136,10 @@ def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
                                    (build_name(manifest), wanted))
         if dry_run:
             return PublishResult(name, url, "dry-run", moves, last is None, summary)
-        result = push(repo, name, [RefUpdate(m.ref, m.new, m.old) for m in moves])
+        try:
+            result = push(repo, name, [RefUpdate(m.ref, m.new, m.old) for m in moves])
+        except GitError as e:
+            raise _unreachable(name, url, e) from e
         if not result.ok:
             raise _rejected(name, url, result.refs, result.message)
         # Killed here, the remote has the refs and the record does not: the next publish
@@ -183,6 +191,13 @@ def _refused(remote: str, url: str, foreign: list[tuple[str, str | None, str | N
         f"and `tutorial changes /tmp/{remote}-now`. To replace those refs with the build's "
         f"deliberately (their values on {remote} are lost), run `tutorial publish {remote} "
         "--force`.")
+
+
+def _unreachable(remote: str, url: str, error: GitError) -> TutorialError:
+    return TutorialError(
+        f"cannot publish to {remote} ({url}): {error.message}",
+        f"Nothing was pushed. Check that {url} exists and can be written to (`git ls-remote "
+        f"{url}` reads it), then run `tutorial publish {remote}` again.")
 
 
 def _rejected(remote: str, url: str, refs: tuple[PushedRef, ...], message: str,

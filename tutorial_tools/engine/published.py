@@ -20,6 +20,7 @@ def _name(remote: str) -> str:
 
 
 def keep_prefix(remote: str) -> str:
+    """The refs that keep what was last published to `remote` reachable."""
     return f"refs/tutorial/published/{_name(remote)}/"
 
 

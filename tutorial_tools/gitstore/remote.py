@@ -24,6 +24,7 @@ def remotes(repo: Repository) -> list[str]:
 
 
 def remote_url(repo: Repository, remote: str) -> str:
+    """The URL `remote` fetches from (its name when it has none)."""
     out = repo.git("remote", "get-url", "--", remote, check=False)
     return out.decode("utf-8", "surrogateescape").strip() or remote
 
@@ -56,6 +57,7 @@ class PushedRef:
 
 @dataclass(frozen=True)
 class PushResult:
+    """How a push went: `ok` only when git accepted every ref."""
     ok: bool
     refs: tuple[PushedRef, ...]
     message: str  # what git said on stderr, for a failure

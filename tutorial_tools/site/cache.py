@@ -34,6 +34,7 @@ class CacheStats:
     downloads_made: int = 0
 
     def summary(self) -> str:
+        """One line for the build's log."""
         return (f"{len(self.rendered)} step page(s) rendered, {self.cached} from the cache, "
                 f"{self.downloads_made} download(s) made")
 
@@ -45,9 +46,11 @@ class DiskCache:
         self.root = root
 
     def path(self, kind: str, key: str, suffix: str) -> Path:
+        """Where the entry `key` of `kind` lives (it may not exist)."""
         return self.root / kind / key[:2] / f"{key}{suffix}"
 
     def get_json(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The JSON object stored under `key`, or None when absent or unreadable."""
         try:
             data = json.loads(self.path(kind, key, ".json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -55,15 +58,18 @@ class DiskCache:
         return data if isinstance(data, dict) else None
 
     def get_text(self, kind: str, key: str, suffix: str) -> str | None:
+        """The text stored under `key`, or None when absent or unreadable."""
         try:
             return self.path(kind, key, suffix).read_text(encoding="utf-8")
         except (OSError, ValueError):
             return None
 
     def put_json(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        """Store `data` as JSON under `key`."""
         self.put_bytes(kind, key, ".json", json.dumps(data).encode())
 
     def put_bytes(self, kind: str, key: str, suffix: str, data: bytes) -> Path:
+        """Store `data` under `key` (whole or not at all); return its path."""
         target = self.path(kind, key, suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")

@@ -1,6 +1,7 @@
 """Directives in chapter narratives, in the CommonMark "generic directives" style.
 
-Block directives stand alone on their line (up to three spaces of indentation)::
+Block directives stand alone on their line (up to three spaces of indentation, more in a
+list item: as much as the item's text)::
 
     ::diff{step=3b}                      the whole change of step 3b
     ::diff{step=3b file=app/routes.py}   one file of it
@@ -10,7 +11,7 @@ Block directives stand alone on their line (up to three spaces of indentation)::
 Inline: `:step[3b]` (a link to step 3b, text `3b`) and `:step[the form]{tag=3b}`.
 
 Attribute values are bare words or double-quoted strings (`\\"` and `\\\\` inside).
-Directives inside fenced code blocks and inline code spans are left as they are, so a page
+Directives inside code (fenced, indented, or inline code spans) are left as they are, so a page
 can show them. This module only parses: what a directive becomes is the caller's business
 (a `Expander`), and every mistake is a `DirectiveError` carrying its line.
 """
@@ -31,15 +32,18 @@ BLOCKS: dict[str, dict[str, bool]] = {
 INLINE: dict[str, dict[str, bool]] = {"step": {"tag": False}}
 
 _BLOCK = re.compile(r"^ {0,3}::([A-Za-z][\w-]*)(.*?)\s*$")
-_INLINE = re.compile(r"(?<![\w:\\]):([A-Za-z][\w-]*)\[([^\]\n]*)\](\{[^}\n]*\})?")
+_INLINE = re.compile(r"(?<![\w:\\]):([A-Za-z][\w-]*)\[([^\]\n]*)\]"
+                     r'(\{(?:[^}"\n]|"(?:[^"\\\n]|\\.)*")*\})?')
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 _ATTR = re.compile(r'\s*([A-Za-z][\w-]*)=(?:"((?:[^"\\]|\\.)*)"|([^\s"}]+))')
 _LINES = re.compile(r"^(\d+)-(\d+)$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}\.)(?:[ \t]|$)")  # Python-Markdown: no `1)`
 
 
 @dataclass(frozen=True)
 class Directive:
+    """One directive as written: its name, attributes and line."""
     name: str
     attrs: dict[str, str]
     line: int  # 1-based, in the file the markdown came from
@@ -141,15 +145,52 @@ def _expand_inline(text: str, line: int, expand: Expander) -> str:
     return "".join(out)
 
 
+def _untab(text: str) -> str:
+    """The line with its indentation in spaces, a tab reaching the next multiple of 4."""
+    rest = text.lstrip(" \t")
+    return text[:len(text) - len(rest)].expandtabs(4) + rest
+
+
+class _Blocks:
+    """Which lines are code to Markdown (Python-Markdown's rules, as far as a directive
+    cares): indented code (4 columns more than the text around it, after a blank line) and
+    list items, whose text is indented 4 columns per level."""
+
+    def __init__(self) -> None:
+        self.blank = True  # the previous line was blank (or there was none)
+        self.code = False  # inside an indented code block
+        self.level = 0  # the columns of the list item's text (0: not in a list)
+
+    def line(self, text: str) -> int | None:
+        """The columns to strip before reading the line as text; None for code."""
+        if not text.strip():
+            self.blank = True
+            return 0
+        width = len(_untab(text)) - len(text.lstrip(" \t"))
+        blank, self.blank = self.blank, False
+        if width >= self.level + 4 and (blank or self.code):
+            self.code = True
+            return None
+        self.code = False
+        item = _LIST_ITEM.match(text)
+        if item is not None:
+            self.level = width // 4 * 4 + 4
+        elif blank and width < self.level:
+            self.level = width // 4 * 4  # back out to the list (or text) it belongs to
+        return min(width, self.level)
+
+
 def expand(markdown: str, expand_block: Expander, expand_inline: Expander,
            first_line: int = 1) -> str:
     """`markdown` with every directive outside code replaced by what the expanders return.
 
     `first_line` is the file's line number of the markdown's first line (front matter
-    before it shifts it), so errors name the line in the file.
+    before it shifts it), so errors name the line in the file. Block directives may stand
+    in list items (indented as the item's text).
     """
     out: list[str] = []
     fence: tuple[str, int] | None = None  # the open fence's character and length
+    blocks = _Blocks()
     for i, text in enumerate(markdown.split("\n")):
         line = first_line + i
         m = _FENCE.match(text)
@@ -159,11 +200,15 @@ def expand(markdown: str, expand_block: Expander, expand_inline: Expander,
                 fence = None
             out.append(text)
             continue
+        strip = blocks.line(text)
+        if strip is None:  # indented code
+            out.append(text)
+            continue
         if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
             fence = (m.group(2)[0], len(m.group(2)))
             out.append(text)
             continue
-        directive = parse_block(text, line)
+        directive = parse_block(_untab(text)[strip:], line)
         if directive is not None:
             # Blank lines around: the fragment is a block of its own, even mid-paragraph.
             indent = text[:len(text) - len(text.lstrip())]

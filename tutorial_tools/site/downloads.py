@@ -5,7 +5,8 @@ build however many steps hold it (a 500-step tutorial shares most files between 
 paths keep their bytes, modes and symlinks survive (Unix attributes, as Info-ZIP writes
 them), and no `export-ignore` or `export-subst` of the tree's .gitattributes applies, so
 the zip holds exactly what `git checkout <tag>` gives. Every entry carries the step's
-commit date, so the same step always gives the same bytes.
+commit date, so the same step always gives the same bytes. A tree naming `..` (which
+`git fsck` refuses, but `git mktree` writes) gives no zip: it would extract outside.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import email.header
 import email.utils
+import re
 import struct
 import time
 import zlib
@@ -20,12 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import RenderError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.objects import Header, TreeEntry, parse_tree, split_object
 from .cache import DiskCache
 from .history import SiteStep
 
 _LINK, _GITLINK, _TREE = b"120000", b"160000", b"40000"
+# A `..` between separators, `\\` counting as one (as zip tools on Windows read it).
+_PARENT = re.compile(rb"(^|[/\\])\.\.([/\\]|$)")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,13 @@ class ZipMaker:
         central: list[bytes] = []
         offset = 0
         for path, entry in walk_tree(self.repo, tree):
+            if _PARENT.search(path):
+                shown = path.decode("utf-8", "replace")
+                raise RenderError(
+                    f"{folder}.zip: refusing the path {shown!r} of tree {tree}: a '..' in "
+                    "it would extract outside the step's folder",
+                    "Rename it in the step (git itself refuses to check such a tree out), "
+                    "or build the site with the option `downloads: false`.")
             name = top + path
             blob = self._blob(entry.oid)
             mode = int(entry.mode, 8)
@@ -160,6 +172,7 @@ def format_patch(repo: Repository, commit: str, diff: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Downloads:
+    """Where each step's downloads are, and how many had to be made."""
     paths: dict[str, tuple[Path, Path]]  # step label -> (zip, patch) in the cache
     made: int  # files made (not found in the cache)
 

@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pygments
+
 from .. import render
 from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
@@ -16,14 +18,23 @@ from .history import SiteStep
 from .pages import Counts
 
 
+def renderer() -> str:
+    """What makes the HTML besides its inputs: the renderer's version and Pygments' (whose
+    lexers decide the highlighting). Part of every fragment's cache key."""
+    return f"{render.RENDERER_VERSION}/pygments-{pygments.__version__}"
+
+
 @dataclass(frozen=True)
 class RenderedStep:
+    """A step's rendered change, with what the index and the header show of it."""
     html: str
     counts: Counts
     paths: tuple[str, ...]  # every path the diff names (old and new)
 
 
 class Fragments:
+    """Renders fragments, or takes them from the disk cache, counting both in `stats`."""
+
     def __init__(self, repo: Repository, cache: DiskCache, stats: CacheStats,
                  collapse_lines: int | None) -> None:
         self.repo = repo
@@ -45,8 +56,8 @@ class Fragments:
         return self._collapse(render.load_step_diff(self.repo, s.parent_tree, s.tree))
 
     def _step_key(self, s: SiteStep, anchor: str) -> str:
-        return cache_key("step", s.parent_tree, s.tree, render.RENDERER_VERSION,
-                         self.collapse_lines, anchor)
+        return cache_key("step", s.parent_tree, s.tree, renderer(), self.collapse_lines,
+                         anchor)
 
     def steps(self, steps: Sequence[SiteStep], anchor: str) -> dict[str, RenderedStep]:
         """Each step's whole change, rendered or from the cache; the diffs of the steps
@@ -95,7 +106,7 @@ class Fragments:
 
     def step_file(self, s: SiteStep, path: str, anchor: str, line: int) -> str:
         """One file of the step's change (`::diff{step=.. file=..}`)."""
-        key = cache_key("step-file", s.parent_tree, s.tree, path, render.RENDERER_VERSION,
+        key = cache_key("step-file", s.parent_tree, s.tree, path, renderer(),
                         self.collapse_lines, anchor)
         hit = self.cache.get_json("files", key)
         if hit is not None:
@@ -113,8 +124,7 @@ class Fragments:
     def file(self, s: SiteStep, path: str, anchor: str, line: int, *,
              lines: tuple[int, int] | None, start: str | None, end: str | None) -> str:
         """A file as it is at the step (`::file{...}`), whole or an excerpt."""
-        key = cache_key("file", s.tree, path, lines, start, end, render.RENDERER_VERSION,
-                        anchor)
+        key = cache_key("file", s.tree, path, lines, start, end, renderer(), anchor)
         hit = self.cache.get_json("files", key)
         if hit is not None:
             return str(hit["html"])

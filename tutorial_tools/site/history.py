@@ -17,6 +17,7 @@ _SAFE_PAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]
 
 @dataclass(frozen=True)
 class SiteStep:
+    """A step of the built history, with what its page needs."""
     step: Step
     number: int  # 1-based, across the whole tutorial
     commit: str

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..manifest import Chapter, Manifest
+from ..render.mdtext import md_text
 from .history import SiteStep
 
 # The step pages' own styles (the diffs' come with the renderer), for any theme.
@@ -37,17 +38,11 @@ SITE_CSS = """\
 }
 """
 
-# Python-Markdown's backslash escapes (its ESCAPED_CHARS, less '>': escaped as &gt;).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9._/@%+=:,-]+$")
 
 
-def md_text(text: str) -> str:
-    """`text` as markdown that shows exactly `text` (no markup, no HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
 def shell_word(word: str) -> str:
+    """`word` as one word for a POSIX shell, quoted only when it needs to be."""
     return word if _SHELL_SAFE.match(word) else shlex.quote(word)
 
 
@@ -59,21 +54,25 @@ def link(from_uri: str, to_uri: str) -> str:
 
 @dataclass(frozen=True)
 class Counts:
+    """A step's changed lines and files."""
     additions: int
     deletions: int
     files: int
 
 
 def counts_html(c: Counts) -> str:
+    """The +/- counts of a step, as HTML."""
     return (f'<span class="tt-counts"><span class="tt-count-add">+{c.additions}</span> '
             f'<span class="tt-count-del">&minus;{c.deletions}</span></span>')
 
 
 def step_title(s: SiteStep) -> str:
+    """A step's title as its page shows it."""
     return f"Step {s.label}: {s.step.title}"
 
 
 def chapter_title(chapter: Chapter) -> str:
+    """A chapter's title as its page shows it."""
     return f"Chapter {chapter.number}: {chapter.title}"
 
 

@@ -33,6 +33,7 @@ from .. import render
 from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
 from ..manifest import MANIFEST, Manifest, load
+from ..render.mdtext import md_text
 from . import directives, pages
 from .cache import CACHE_DIR, CacheStats, DiskCache
 from .downloads import make_downloads
@@ -43,6 +44,7 @@ log = get_plugin_logger("tutorial")
 
 
 class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
+    """The plugin's options in mkdocs.yml."""
     manifest = c.Type(str, default=MANIFEST)
     """The manifest, relative to mkdocs.yml."""
     repo = c.Optional(c.Type(str))
@@ -63,6 +65,8 @@ _SLUG = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-call]
+    """Adds the tutorial's pages to a mkdocs site (see the module's docstring)."""
+
     def __init__(self) -> None:
         self.stats = CacheStats()
         self._nonce = secrets.token_hex(6)
@@ -150,7 +154,10 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
                 self._add(files, config, uri, pages.chapter_markdown(chapter, own))
         downloads: dict[str, tuple[str, str]] = {}
         if self.config.downloads:
-            made = make_downloads(self._repo, cache, steps)
+            try:
+                made = make_downloads(self._repo, cache, steps)
+            except TutorialError as e:
+                raise PluginError(str(e)) from e
             self.stats.downloads_made += made.made
             for s in steps:
                 downloads[s.label] = (f"{s.page}/{s.file_stem}.zip",
@@ -272,7 +279,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         label = d.attrs.get("tag") or (d.text or "").strip()
         s = self._step(label, d.line)
         text = d.text if d.text and d.text.strip() else s.label
-        return f"[{pages.md_text(text)}]({pages.link(uri, s.src_uri)})"
+        return f"[{md_text(text)}]({pages.link(uri, s.src_uri)})"
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         # Filled in the finished page rather than in `page.content`: the search plugin
