@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from testing.gitrepo import Repo, git, worktree_files
+from testing.hermetic import hermetic
 from tutorial_tools import manifest
 from tutorial_tools.cli import cli
 from tutorial_tools.engine import build as build_mod
@@ -48,13 +49,7 @@ def _history(path: Path) -> None:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An imported and built project, copied by each test (module-wide: built once)."""
     with pytest.MonkeyPatch.context() as mp:  # the hermetic fixture is function-scoped
-        home = tmp_path_factory.mktemp("template-home")
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who, name in (("AUTHOR", "Ada Author"), ("COMMITTER", "Cy Committer")):
-            mp.setenv(f"GIT_{who}_NAME", name)
-            mp.setenv(f"GIT_{who}_EMAIL", f"{name.split()[0].lower()}@example.com")
+        hermetic(mp, tmp_path_factory.mktemp("template-home"))
         tmp = tmp_path_factory.mktemp("template")
         _history(tmp / "src")
         root = tmp / "project"

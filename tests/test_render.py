@@ -25,6 +25,7 @@ from testing.diffs import (
     build_history,
 )
 from testing.gitrepo import Repo, git
+from testing.hermetic import hermetic
 from testing.html import Fragment
 from tutorial_tools.gitstore import Repository
 from tutorial_tools.render import (
@@ -48,13 +49,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     """Built once for the module, so under its own hermetic settings (the autouse fixture
     is function-scoped)."""
     with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("render-home")
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who, name in (("AUTHOR", "Ada Author"), ("COMMITTER", "Cy Committer")):
-            mp.setenv(f"GIT_{who}_NAME", name)
-            mp.setenv(f"GIT_{who}_EMAIL", f"{name.split()[0].lower()}@example.com")
+        hermetic(mp, tmp_path_factory.mktemp("render-home"))
         built = build_history(tmp_path_factory.mktemp("render") / "src")
     with built.repo:
         yield built
