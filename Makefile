@@ -50,7 +50,9 @@ browser:
 ## bench: the benchmarks, with their figures
 bench: $(STAMP)
 	$(PY) bench/bench_foundation.py
+	$(PY) bench/bench_rewrite.py
 	$(PY) bench/bench_verify.py
+	$(PY) bench/bench_render.py
 	$(PY) bench/bench_site.py
 
 clean:
