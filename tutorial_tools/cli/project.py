@@ -108,36 +108,51 @@ def status(ctx: Context, as_json: bool) -> None:
         click.echo(json.dumps(st.to_json(), indent=2))
         return
     click.echo(f"Project {st.project}: {st.steps} steps; history in {st.repo}")
-    for label in st.missing_files:
-        click.echo(f"  missing step file: {label}")
+    for label, path in zip(st.missing_files, st.broken_files, strict=False):  # missing first
+        click.echo(f"  missing step file: {path} (step {label})")
     for path in st.extra_files:
         click.echo(f"  not in the manifest: {path}")
     for problem in st.problems:
         click.echo(f"  unreadable: {problem}")
     for step, want, got in st.messages:
         click.echo(f"  {step}: message is {got!r}, the manifest says {want!r}")
+    build_next = ": run `tutorial build`" if st.next == "tutorial build" else ""
     if not st.built:
-        click.echo("  not built yet: run `tutorial build`")
+        click.echo(f"  not built yet{build_next}")
     elif st.unbuilt:
         click.echo(f"  {len(st.unbuilt)} step(s) changed since the last build, from "
-                   f"{st.unbuilt[0]}: run `tutorial build`")
+                   f"{st.unbuilt[0]}{build_next}")
     for m in st.moved_tags:
         now = m.now[:12] if m.now else "deleted"
         click.echo(f"  {m.tag}: moved outside tutorial ({m.built[:12]} -> {now})")
-    if st.worktree:
+    if st.rewrite:
+        click.echo(f"  work tree {st.worktree} holds step {st.head} with conflict markers")
+    elif st.worktree:
         click.echo(f"  work tree {st.worktree} at {st.head}")
-    for path in st.dirty if not st.rewrite else ():
+    for path in st.dirty:
         click.echo(f"  uncommitted: {path}")
-    if st.editing:
-        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
     if st.interrupted:
         click.echo(f"  `{st.interrupted}` was interrupted while writing: finish it with "
                    "`tutorial continue` or go back with `tutorial abort`")
-    if st.rewrite:
-        click.echo(f"  rewrite `tutorial {st.rewrite['command']}` stopped at step "
-                   f"{st.rewrite['step']}; conflicts: {', '.join(st.rewrite['conflicts'])}")
-        click.echo("  resolve them in the work tree, then `tutorial continue` "
-                   "(or `tutorial abort`)")
+    elif st.rewrite:
+        saving = f" of step {st.editing}" if st.editing else ""
+        click.echo(f"  `tutorial {st.rewrite['command']}`{saving} stopped at step "
+                   f"{st.rewrite['step']} for conflicts in:")
+        for path in st.rewrite["conflicts"]:
+            click.echo(f"    {path}")
+        click.echo("  resolve them in the work tree, then run `tutorial continue` "
+                   "(or `tutorial abort` to put everything back)")
+    elif st.editing:
+        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
+    if st.broken_files and st.missing_files:
+        steps = ("step " if len(st.missing_files) == 1 else "steps ") + ", ".join(
+            st.missing_files)
+        click.echo(f"  restore with `{st.next}` (from the project's git history), or "
+                   f"remove {steps} from {MANIFEST}")
+    elif st.broken_files:
+        click.echo(f"  fix by hand, or restore with `{st.next}`")
+    elif st.next == "tutorial renumber":
+        click.echo("  commit subjects differ from the manifest: run `tutorial renumber`")
     if st.clean:
         click.echo("  up to date")
 
