@@ -113,7 +113,9 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
 @click.option("--python", "python_version", default="3.12", show_default=True,
               metavar="VERSION", help="The Python the jobs use.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the workflow; write nothing.")
-@click.option("--force", is_flag=True, help="Overwrite a workflow `tutorial ci` did not write.")
+@click.option("--force", is_flag=True,
+              help="Write it even though no step has a `test:` command, or over a workflow "
+                   "`tutorial ci` did not write.")
 @pass_ctx
 def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
        python_version: str, to_stdout: bool, force: bool) -> None:
@@ -122,7 +124,7 @@ def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
 
     manifest = ctx.manifest(check_files=False)
     workflow = ci_engine.github_workflow(manifest, shards=shards, install=install,
-                                         python=python_version)
+                                         python=python_version, force=force)
     if to_stdout:
         click.echo(workflow.text, nl=False)
         return
