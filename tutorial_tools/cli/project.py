@@ -168,12 +168,38 @@ def _print_patch(patch: bytes, color: bool | None) -> None:
     sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
 
 
-def _stat(patch: bytes) -> str:
-    from unidiff.patch import PatchSet
+def _stat(patch: bytes, width: int = 80) -> str:
+    """Like `git diff --stat`: a line per file (path, count, a bar of + and -), then totals."""
+    from ..engine.diff import stat
 
-    files = PatchSet(patch.decode("utf-8", "surrogateescape"))
-    return (f"{len(files)} file(s) changed, {files.added} insertion(s)(+), "
-            f"{files.removed} deletion(s)(-)")
+    files = stat(patch)
+    added, removed = sum(f.added for f in files), sum(f.removed for f in files)
+    total = (f"{len(files)} file(s) changed, {added} insertion(s)(+), "
+             f"{removed} deletion(s)(-)")
+    if not files:
+        return total
+    name_w = min(max(len(f.path) for f in files), 50)
+    counts = ["Bin" if f.binary else str(f.added + f.removed) for f in files]
+    count_w = max(len(c) for c in counts)
+    bar_w = max(width - name_w - count_w - 5, 10)  # " name | count bar"
+    most = max(f.added + f.removed for f in files)
+    lines = []
+    for f, count in zip(files, counts, strict=True):
+        name = f.path if len(f.path) <= name_w else "..." + f.path[-(name_w - 3):]
+        plus, minus = _bar(f.added, f.removed, most, bar_w)
+        bar = "" if f.binary else " " + "+" * plus + "-" * minus
+        lines.append(f" {name:<{name_w}} | {count:>{count_w}}{bar}".rstrip())
+    return "\n".join([*lines, total])
+
+
+def _bar(added: int, removed: int, most: int, width: int) -> tuple[int, int]:
+    """The numbers of + and - for a file: its counts, scaled down to `width` for the file
+    with the `most` changes; a side with any change keeps at least one sign."""
+    if most <= width:
+        return added, removed
+    plus = round(added * width / most)
+    minus = round(removed * width / most)
+    return max(plus, 1 if added else 0), max(minus, 1 if removed else 0)
 
 
 @cli.command()
