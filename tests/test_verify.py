@@ -234,7 +234,7 @@ def test_a_failing_step_names_its_command_exit_code_output_and_log(
     assert lines[-3].endswith(" with 2 job(s): 5 ran (4 passed, 1 failed), 0 cached.")
     assert lines[-2:] == [
         "error: 1 step(s) failed: 2b",
-        "Fix a step with `tutorial edit STEP` and `tutorial save`, then run `tutorial verify` "
+        "Fix a step with `tutorial edit 2b` and `tutorial save`, then run `tutorial verify` "
         "again (only the steps whose trees changed run).",
     ]
     text = log.read_text()

@@ -98,8 +98,8 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
         raise StepsFailed(
             f"{len(labels)} step(s) failed: {', '.join(labels[:10])}"
             + (" ..." if len(labels) > 10 else "") if labels else "verify stopped early",
-            "Fix a step with `tutorial edit STEP` and `tutorial save`, then run `tutorial "
-            "verify` again (only the steps whose trees changed run).")
+            f"Fix a step with `tutorial edit {labels[0] if labels else 'STEP'}` and `tutorial "
+            "save`, then run `tutorial verify` again (only the steps whose trees changed run).")
 
 
 @cli.command()
