@@ -47,7 +47,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("init", "demo", "--title", "My Demo")
     assert result.exit_code == 0
@@ -66,18 +67,20 @@ def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     result = run("build")
     assert result.exit_code == 0
-    assert result.stderr == ("Built 1 steps into build/repo: 1 commits made, 2 refs moved; "
+    assert result.stderr == ("Built 1 step into build/repo: 1 commit made, 2 refs moved; "
                              "work tree updated.\n")
     built = root / "build" / "repo"
     assert git(built, "tag") == "1a"
     assert git(built, "log", "--format=%an <%ae>|%s", "main") == (
         "Ada Author <ada@example.com>|Chapter 1: Getting started (1a)")
     assert (built / "README.md").read_text() == "# My Demo\n"
-    assert run("build").stderr == "Up to date: 1 steps in build/repo.\n"
+    assert run("build").stderr == "Up to date: 1 step in build/repo.\n"
+    capsys.readouterr()
+    assert run_main(capsys, "build") == (0, "", "Up to date: 1 step in build/repo.\n")
 
     text = run("status").stdout
     assert text.splitlines() == [
-        f"Project {root}: 1 steps; history in {built}",
+        f"Project {root}: 1 step; history in {built}",
         f"  work tree {built} at 1a",
         "  up to date",
     ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .app import Context, cli, pass_ctx
+from .project import count
 
 # -- verify and ci --------------------------------------------------------------------------
 
@@ -129,8 +130,9 @@ def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
         click.echo(workflow.text, nl=False)
         return
     done = ci_engine.write_workflow(workflow, force=force)
-    ctx.reporter.info(f"{done.capitalize()} {_shown(workflow.path)}: {len(manifest.steps)} "
-                      f"steps over {workflow.shards} parallel job(s).")
+    ctx.reporter.info(f"{done.capitalize()} {_shown(workflow.path)}: "
+                      f"{count(len(manifest.steps), 'step')} over {workflow.shards} parallel "
+                      "job(s).")
     if done != "unchanged":
         ctx.reporter.info("Next: commit it; each push then builds and verifies every step.")
 

@@ -30,6 +30,11 @@ def init(directory: Path, title: str | None) -> None:
     click.echo("Next: `tutorial build` makes the history in build/repo.")
 
 
+def count(n: int, noun: str) -> str:
+    """`1 step`, `2 steps`: for counts that are often 1 (a new tutorial has one step)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _git_identity() -> tuple[str, str]:
     import getpass
 
@@ -63,8 +68,8 @@ def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: s
             into.rmdir()  # a failed import leaves no empty folder behind
         raise
     ctx.reporter.info(
-        f"Imported {result.steps} steps ({result.tagged} tagged) in {result.chapters} chapters "
-        f"from branch {result.branch} into {result.root}"
+        f"Imported {count(result.steps, 'step')} ({result.tagged} tagged) in "
+        f"{count(result.chapters, 'chapter')} from branch {result.branch} into {result.root}"
     )
     ctx.reporter.info("Next: `tutorial build` recreates the history from chapters/.")
 
@@ -88,11 +93,12 @@ def build(ctx: Context, repo: Path | None, force: bool) -> None:
         result = build_mod.build(manifest, ctx.reporter, force=force)
     where = os.path.relpath(result.repo, Path.cwd())
     if not result.moved and not result.computed:
-        ctx.reporter.info(f"Up to date: {len(result.steps)} steps in {where}.")
+        ctx.reporter.info(f"Up to date: {count(len(result.steps), 'step')} in {where}.")
         return
     ctx.reporter.info(
-        f"Built {len(result.steps)} steps into {where}: {result.computed} commits made, "
-        f"{len(result.moved)} refs moved; work tree {result.worktree}."
+        f"Built {count(len(result.steps), 'step')} into {where}: "
+        f"{count(result.computed, 'commit')} made, {count(len(result.moved), 'ref')} moved; "
+        f"work tree {result.worktree}."
     )
 
 
@@ -107,7 +113,7 @@ def status(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st.to_json(), indent=2))
         return
-    click.echo(f"Project {st.project}: {st.steps} steps; history in {st.repo}")
+    click.echo(f"Project {st.project}: {count(st.steps, 'step')}; history in {st.repo}")
     for label, path in zip(st.missing_files, st.broken_files, strict=False):  # missing first
         click.echo(f"  missing step file: {path} (step {label})")
     for path in st.extra_files:
