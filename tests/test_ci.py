@@ -160,3 +160,30 @@ def test_rewrites_its_own_file_but_not_someone_elses(project: Path,
     with pytest.raises(TutorialError, match="not written by `tutorial ci`"):
         path.write_text("name: mine\n")
         ci.write_workflow(ci.github_workflow(load(project)))
+
+
+def test_refuses_a_workflow_that_would_test_nothing(project: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    configure(project, top={"test": False})
+    path = project / ".github" / "workflows" / "tutorial.yml"
+    code, _, err = run_main(capsys, "ci")
+    assert code == 1
+    assert err.startswith(f"error: no step of {project / 'tutorial.yaml'} has a `test:` "
+                          "command: a CI workflow would test nothing")
+    assert "Add `test: <command>` to tutorial.yaml" in err
+    assert "`tutorial ci --force`" in err
+    assert not path.exists()
+
+    configure(project, steps={"2a": {"test": "true"}})  # one tested step is enough
+    assert run_main(capsys, "ci")[0] == 0
+    path.unlink()
+    configure(project, steps={"2a": {"test": False}})
+    assert run_main(capsys, "ci", "--force")[0] == 0
+    assert path.read_text().startswith(ci.MARKER)
+
+
+def test_the_workflow_says_how_many_jobs_in_good_english(project: Path) -> None:
+    one = ci.github_workflow(load(project), shards=1).text.splitlines()[1]
+    assert one == "# in one job. Run `tutorial ci` again to update it; once you delete"
+    three = ci.github_workflow(load(project), shards=3).text.splitlines()[1]
+    assert three.startswith("# spread over 3 parallel jobs. Run")

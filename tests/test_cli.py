@@ -47,7 +47,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("init", "demo", "--title", "My Demo")
     assert result.exit_code == 0
@@ -66,18 +67,20 @@ def test_init_build_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     result = run("build")
     assert result.exit_code == 0
-    assert result.stderr == ("Built 1 steps into build/repo: 1 commits made, 2 refs moved; "
+    assert result.stderr == ("Built 1 step into build/repo: 1 commit made, 2 refs moved; "
                              "work tree updated.\n")
     built = root / "build" / "repo"
     assert git(built, "tag") == "1a"
     assert git(built, "log", "--format=%an <%ae>|%s", "main") == (
         "Ada Author <ada@example.com>|Chapter 1: Getting started (1a)")
     assert (built / "README.md").read_text() == "# My Demo\n"
-    assert run("build").stderr == "Up to date: 1 steps in build/repo.\n"
+    assert run("build").stderr == "Up to date: 1 step in build/repo.\n"
+    capsys.readouterr()
+    assert run_main(capsys, "build") == (0, "", "Up to date: 1 step in build/repo.\n")
 
     text = run("status").stdout
     assert text.splitlines() == [
-        f"Project {root}: 1 steps; history in {built}",
+        f"Project {root}: 1 step; history in {built}",
         f"  work tree {built} at 1a",
         "  up to date",
     ]
@@ -143,10 +146,12 @@ def test_diff_between_two_steps(project: Path) -> None:
 def test_diff_defaults_to_the_next_step_and_stat(project: Path) -> None:
     assert run("diff", "1a").stdout == run("diff", "1a", "1b").stdout
     assert run("diff", "1a", "--stat").stdout == (
-        "1 file(s) changed, 1 insertion(s)(+), 0 deletion(s)(-)\n")
+        " app.py | 1 +\n1 file(s) changed, 1 insertion(s)(+), 0 deletion(s)(-)\n")
     assert run("diff", "1a", "2a", "--stat").stdout == (
+        " README.md | 1 +\n app.py    | 1 +\n"
         "2 file(s) changed, 2 insertion(s)(+), 0 deletion(s)(-)\n")
     assert run("diff", "2a", "1a", "--stat").stdout == (
+        " README.md | 1 -\n app.py    | 1 -\n"
         "2 file(s) changed, 0 insertion(s)(+), 2 deletion(s)(-)\n")
 
 
@@ -158,13 +163,14 @@ def test_diff_color_option(project: Path) -> None:
 def test_show(project: Path) -> None:
     commit = git(project / "build" / "repo", "rev-parse", "1b^{commit}")
     lines = run("show", "1b").stdout.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         f"step 1b  (chapter 1: Start)  commit {commit}",
         "Chapter 1: Start (1b)",
+        " app.py | 1 +",
         "1 file(s) changed, 1 insertion(s)(+), 0 deletion(s)(-)",
         "",
     ]
-    assert lines[4] == "diff --git a/app.py b/app.py"
+    assert lines[5] == "diff --git a/app.py b/app.py"
     assert lines[-1] == "+print('two')"
     first = run("show", "1a").stdout.splitlines()
     assert "new file mode 100644" in first and first[-1] == "+print('one')"
@@ -244,3 +250,29 @@ def test_python_m_runs_the_cli(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: no tutorial.yaml in ")
     assert "Traceback" not in proc.stderr
+
+
+def test_diff_stat_has_a_line_per_file_like_git(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from testing.tutorials import make_project
+
+    words = "".join(f"word {i}\n" for i in range(30))
+    root = make_project(tmp_path, [
+        ("1a", {"docs/words.txt": words, "logo.bin": "\x00one\x00" * 10, "old.txt": "x\n"}),
+        ("1b", {"docs/words.txt": None, "docs/renamed.txt": words.replace("word 3\n", "w3\n"),
+                "logo.bin": "\x00two\x00" * 10, "old.txt": None,
+                "big.txt": "".join(f"{i}\n" for i in range(200))}),
+    ])
+    monkeypatch.chdir(root)
+    lines = run("diff", "1a", "1b", "--stat").stdout.splitlines()
+    assert lines == [
+        " big.txt                            | 200 " + "+" * 38,  # scaled to 80 columns
+        " docs/words.txt => docs/renamed.txt |   2 +-",
+        " logo.bin                           | Bin",
+        " old.txt                            |   1 -",
+        "4 file(s) changed, 201 insertion(s)(+), 2 deletion(s)(-)",
+    ]
+    assert len(lines[0]) == 80
+    numstat = git(root / "build" / "repo", "diff", "--numstat", "-M", "1a", "1b")
+    assert [line.split("\t")[:2] for line in numstat.splitlines()] == [
+        ["200", "0"], ["1", "1"], ["-", "-"], ["0", "1"]]

@@ -269,6 +269,10 @@ def test_dirty_work_tree_blocks_a_build_that_would_move_it(
     if edit != "deleted":
         assert (built / "app.py").read_text() == "my own edit\n"
     assert (built / "README.md").read_text() == "# App\n"
+    discard = f"git -C {built} checkout HEAD -- app.py"
+    assert f"(or discard them with `{discard}`)" in err.replace("\n", " ")
+    git(built, *discard.split()[3:])  # the hint's command, as the author would run it
+    assert run_main(capsys, "build")[0] == 0
 
 
 def test_untracked_file_in_the_way_blocks_the_build(

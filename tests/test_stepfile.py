@@ -261,7 +261,8 @@ def test_parse_errors_name_file_and_line(data: bytes, line: int, message: str) -
     with pytest.raises(StepFileError) as e:
         stepfile.load(data, "chapters/07-errors/7a.patch")
     assert e.value.message == f"chapters/07-errors/7a.patch:{line}: {message}"
-    assert e.value.hint is not None and "git checkout -- <file>" in e.value.hint
+    assert e.value.hint is not None and (
+        "`git -C chapters/07-errors checkout -- 7a.patch`" in e.value.hint)
 
 
 def test_missing_step_file(tmp_path: Path) -> None:

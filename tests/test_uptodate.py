@@ -53,7 +53,7 @@ def test_an_edit_keeping_size_and_mtime_is_seen(root: Path,
     assert step.stat().st_size == before.st_size
     assert not stamped(root)
     code, _, err = run_main(capsys, "build")
-    assert (code, err) == (0, "Built 2 steps into build/repo: 1 commits made, 2 refs moved; "
+    assert (code, err) == (0, "Built 2 steps into build/repo: 1 commit made, 2 refs moved; "
                               "work tree updated.\n")
     assert git(root / "build" / "repo", "show", "1b:app.py") == "one\nTWO"
     assert stamped(root)
@@ -82,7 +82,7 @@ def test_a_changed_manifest_is_seen(root: Path, capsys: pytest.CaptureFixture[st
     path.write_text(path.read_text().replace("branch: main", "branch: trunk"))
     assert not stamped(root)
     code, _, err = run_main(capsys, "build")
-    assert (code, err) == (0, "Built 2 steps into build/repo: 0 commits made, 1 refs moved; "
+    assert (code, err) == (0, "Built 2 steps into build/repo: 0 commits made, 1 ref moved; "
                               "work tree left alone: HEAD is on main.\n")
     assert "trunk" in git(root / "build" / "repo", "branch", "--format=%(refname:short)")
     assert stamped(root)

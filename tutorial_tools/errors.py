@@ -7,6 +7,7 @@ unexpected ones 3, an interrupt 130.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,9 +53,11 @@ class StepFileError(TutorialError):
 
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:
         where = f"{path}:{line}" if line is not None else str(path)
+        file = Path(path)
         super().__init__(
             f"{where}: {message}",
-            "Fix the file by hand, or restore it with `git checkout -- <file>` in the project.",
+            f"Fix the file by hand, or restore it with `git -C {shlex.quote(str(file.parent))} "
+            f"checkout -- {shlex.quote(file.name)}` (from the project's git history).",
         )
 
 
@@ -90,6 +93,12 @@ class UnsafePath(PatchError):
         self.hunk = None
 
 
+def discard(worktree: Path, files: Sequence[str]) -> str:
+    """The git command that throws away the uncommitted edits of `files` in `worktree`."""
+    paths = " ".join(shlex.quote(f) for f in files) if len(files) <= 10 else "."
+    return f"git -C {shlex.quote(str(worktree))} checkout HEAD -- {paths}"  # staged ones too
+
+
 class DirtyWorkTree(TutorialError):
     """The built repository's work tree holds edits that an update would overwrite."""
 
@@ -99,7 +108,7 @@ class DirtyWorkTree(TutorialError):
             f"{worktree} has uncommitted edits that would be overwritten: {shown}",
             hint
             or "Nothing was changed. Save the edits elsewhere (or discard them with "
-            "`git -C <repo> checkout -- <file>`), then run the command again.",
+            f"`{discard(worktree, files)}`), then run the command again.",
         )
         self.files = tuple(files)
 

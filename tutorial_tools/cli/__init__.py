@@ -73,6 +73,7 @@ def _up_to_date_build(args: list[str]) -> bool:
         return False
     steps, repo = found
     if verbosity >= 0:
-        sys.stderr.write(f"Up to date: {steps} steps in {os.path.relpath(repo)}.\n")
+        said = "1 step" if steps == 1 else f"{steps} steps"  # as project.count says it
+        sys.stderr.write(f"Up to date: {said} in {os.path.relpath(repo)}.\n")
         sys.stderr.flush()
     return True

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .app import Context, cli, pass_ctx
+from .project import count
 
 # -- verify and ci --------------------------------------------------------------------------
 
@@ -98,8 +99,8 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
         raise StepsFailed(
             f"{len(labels)} step(s) failed: {', '.join(labels[:10])}"
             + (" ..." if len(labels) > 10 else "") if labels else "verify stopped early",
-            "Fix a step with `tutorial edit STEP` and `tutorial save`, then run `tutorial "
-            "verify` again (only the steps whose trees changed run).")
+            f"Fix a step with `tutorial edit {labels[0] if labels else 'STEP'}` and `tutorial "
+            "save`, then run `tutorial verify` again (only the steps whose trees changed run).")
 
 
 @cli.command()
@@ -113,7 +114,9 @@ def verify(ctx: Context, steps: tuple[str, ...], from_step: str | None, jobs: in
 @click.option("--python", "python_version", default="3.12", show_default=True,
               metavar="VERSION", help="The Python the jobs use.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the workflow; write nothing.")
-@click.option("--force", is_flag=True, help="Overwrite a workflow `tutorial ci` did not write.")
+@click.option("--force", is_flag=True,
+              help="Write it even though no step has a `test:` command, or over a workflow "
+                   "`tutorial ci` did not write.")
 @pass_ctx
 def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
        python_version: str, to_stdout: bool, force: bool) -> None:
@@ -122,13 +125,14 @@ def ci(ctx: Context, provider: str, shards: int | None, install: str | None,
 
     manifest = ctx.manifest(check_files=False)
     workflow = ci_engine.github_workflow(manifest, shards=shards, install=install,
-                                         python=python_version)
+                                         python=python_version, force=force)
     if to_stdout:
         click.echo(workflow.text, nl=False)
         return
     done = ci_engine.write_workflow(workflow, force=force)
-    ctx.reporter.info(f"{done.capitalize()} {_shown(workflow.path)}: {len(manifest.steps)} "
-                      f"steps over {workflow.shards} parallel job(s).")
+    ctx.reporter.info(f"{done.capitalize()} {_shown(workflow.path)}: "
+                      f"{count(len(manifest.steps), 'step')} over {workflow.shards} parallel "
+                      "job(s).")
     if done != "unchanged":
         ctx.reporter.info("Next: commit it; each push then builds and verifies every step.")
 

@@ -30,6 +30,11 @@ def init(directory: Path, title: str | None) -> None:
     click.echo("Next: `tutorial build` makes the history in build/repo.")
 
 
+def count(n: int, noun: str) -> str:
+    """`1 step`, `2 steps`: for counts that are often 1 (a new tutorial has one step)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _git_identity() -> tuple[str, str]:
     import getpass
 
@@ -63,8 +68,8 @@ def import_(ctx: Context, src: str, into: Path, branch: str | None, tags_glob: s
             into.rmdir()  # a failed import leaves no empty folder behind
         raise
     ctx.reporter.info(
-        f"Imported {result.steps} steps ({result.tagged} tagged) in {result.chapters} chapters "
-        f"from branch {result.branch} into {result.root}"
+        f"Imported {count(result.steps, 'step')} ({result.tagged} tagged) in "
+        f"{count(result.chapters, 'chapter')} from branch {result.branch} into {result.root}"
     )
     ctx.reporter.info("Next: `tutorial build` recreates the history from chapters/.")
 
@@ -88,11 +93,12 @@ def build(ctx: Context, repo: Path | None, force: bool) -> None:
         result = build_mod.build(manifest, ctx.reporter, force=force)
     where = os.path.relpath(result.repo, Path.cwd())
     if not result.moved and not result.computed:
-        ctx.reporter.info(f"Up to date: {len(result.steps)} steps in {where}.")
+        ctx.reporter.info(f"Up to date: {count(len(result.steps), 'step')} in {where}.")
         return
     ctx.reporter.info(
-        f"Built {len(result.steps)} steps into {where}: {result.computed} commits made, "
-        f"{len(result.moved)} refs moved; work tree {result.worktree}."
+        f"Built {count(len(result.steps), 'step')} into {where}: "
+        f"{count(result.computed, 'commit')} made, {count(len(result.moved), 'ref')} moved; "
+        f"work tree {result.worktree}."
     )
 
 
@@ -107,37 +113,52 @@ def status(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st.to_json(), indent=2))
         return
-    click.echo(f"Project {st.project}: {st.steps} steps; history in {st.repo}")
-    for label in st.missing_files:
-        click.echo(f"  missing step file: {label}")
+    click.echo(f"Project {st.project}: {count(st.steps, 'step')}; history in {st.repo}")
+    for label, path in zip(st.missing_files, st.broken_files, strict=False):  # missing first
+        click.echo(f"  missing step file: {path} (step {label})")
     for path in st.extra_files:
         click.echo(f"  not in the manifest: {path}")
     for problem in st.problems:
         click.echo(f"  unreadable: {problem}")
     for step, want, got in st.messages:
         click.echo(f"  {step}: message is {got!r}, the manifest says {want!r}")
+    build_next = ": run `tutorial build`" if st.next == "tutorial build" else ""
     if not st.built:
-        click.echo("  not built yet: run `tutorial build`")
+        click.echo(f"  not built yet{build_next}")
     elif st.unbuilt:
         click.echo(f"  {len(st.unbuilt)} step(s) changed since the last build, from "
-                   f"{st.unbuilt[0]}: run `tutorial build`")
+                   f"{st.unbuilt[0]}{build_next}")
     for m in st.moved_tags:
         now = m.now[:12] if m.now else "deleted"
         click.echo(f"  {m.tag}: moved outside tutorial ({m.built[:12]} -> {now})")
-    if st.worktree:
+    if st.rewrite:
+        click.echo(f"  work tree {st.worktree} holds step {st.head} with conflict markers")
+    elif st.worktree:
         click.echo(f"  work tree {st.worktree} at {st.head}")
-    for path in st.dirty if not st.rewrite else ():
+    for path in st.dirty:
         click.echo(f"  uncommitted: {path}")
-    if st.editing:
-        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
     if st.interrupted:
         click.echo(f"  `{st.interrupted}` was interrupted while writing: finish it with "
                    "`tutorial continue` or go back with `tutorial abort`")
-    if st.rewrite:
-        click.echo(f"  rewrite `tutorial {st.rewrite['command']}` stopped at step "
-                   f"{st.rewrite['step']}; conflicts: {', '.join(st.rewrite['conflicts'])}")
-        click.echo("  resolve them in the work tree, then `tutorial continue` "
-                   "(or `tutorial abort`)")
+    elif st.rewrite:
+        saving = f" of step {st.editing}" if st.editing else ""
+        click.echo(f"  `tutorial {st.rewrite['command']}`{saving} stopped at step "
+                   f"{st.rewrite['step']} for conflicts in:")
+        for path in st.rewrite["conflicts"]:
+            click.echo(f"    {path}")
+        click.echo("  resolve them in the work tree, then run `tutorial continue` "
+                   "(or `tutorial abort` to put everything back)")
+    elif st.editing:
+        click.echo(f"  editing step {st.editing}: `tutorial save` when done")
+    if st.broken_files and st.missing_files:
+        steps = ("step " if len(st.missing_files) == 1 else "steps ") + ", ".join(
+            st.missing_files)
+        click.echo(f"  restore with `{st.next}` (from the project's git history), or "
+                   f"remove {steps} from {MANIFEST}")
+    elif st.broken_files:
+        click.echo(f"  fix by hand, or restore with `{st.next}`")
+    elif st.next == "tutorial renumber":
+        click.echo("  commit subjects differ from the manifest: run `tutorial renumber`")
     if st.clean:
         click.echo("  up to date")
 
@@ -153,12 +174,38 @@ def _print_patch(patch: bytes, color: bool | None) -> None:
     sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
 
 
-def _stat(patch: bytes) -> str:
-    from unidiff.patch import PatchSet
+def _stat(patch: bytes, width: int = 80) -> str:
+    """Like `git diff --stat`: a line per file (path, count, a bar of + and -), then totals."""
+    from ..engine.diff import stat
 
-    files = PatchSet(patch.decode("utf-8", "surrogateescape"))
-    return (f"{len(files)} file(s) changed, {files.added} insertion(s)(+), "
-            f"{files.removed} deletion(s)(-)")
+    files = stat(patch)
+    added, removed = sum(f.added for f in files), sum(f.removed for f in files)
+    total = (f"{len(files)} file(s) changed, {added} insertion(s)(+), "
+             f"{removed} deletion(s)(-)")
+    if not files:
+        return total
+    name_w = min(max(len(f.path) for f in files), 50)
+    counts = ["Bin" if f.binary else str(f.added + f.removed) for f in files]
+    count_w = max(len(c) for c in counts)
+    bar_w = max(width - name_w - count_w - 5, 10)  # " name | count bar"
+    most = max(f.added + f.removed for f in files)
+    lines = []
+    for f, count in zip(files, counts, strict=True):
+        name = f.path if len(f.path) <= name_w else "..." + f.path[-(name_w - 3):]
+        plus, minus = _bar(f.added, f.removed, most, bar_w)
+        bar = "" if f.binary else " " + "+" * plus + "-" * minus
+        lines.append(f" {name:<{name_w}} | {count:>{count_w}}{bar}".rstrip())
+    return "\n".join([*lines, total])
+
+
+def _bar(added: int, removed: int, most: int, width: int) -> tuple[int, int]:
+    """The numbers of + and - for a file: its counts, scaled down to `width` for the file
+    with the `most` changes; a side with any change keeps at least one sign."""
+    if most <= width:
+        return added, removed
+    plus = round(added * width / most)
+    minus = round(removed * width / most)
+    return max(plus, 1 if added else 0), max(minus, 1 if removed else 0)
 
 
 @cli.command()

@@ -53,8 +53,17 @@ def _q(value: str) -> str:
 
 
 def github_workflow(manifest: Manifest, *, shards: int | None = None,
-                    install: str | None = None, python: str = DEFAULT_PYTHON) -> Workflow:
-    """The GitHub Actions workflow for this tutorial (not written yet)."""
+                    install: str | None = None, python: str = DEFAULT_PYTHON,
+                    force: bool = False) -> Workflow:
+    """The GitHub Actions workflow for this tutorial (not written yet). Without `force`,
+    refused when no step has a test command: every job would test nothing."""
+    if not force and not any(s.test for s in manifest.steps):
+        raise TutorialError(
+            f"no step of {manifest.path} has a `test:` command: a CI workflow would test "
+            "nothing",
+            "Nothing was written. Add `test: <command>` to tutorial.yaml (at the top for every "
+            "step, or on a chapter or step), check it with `tutorial verify`, then run "
+            "`tutorial ci` again (or `tutorial ci --force` for a workflow that only builds).")
     root = manifest.root.resolve()
     top = _git_root(root)
     sub = os.path.relpath(root, top)
@@ -67,11 +76,12 @@ def github_workflow(manifest: Manifest, *, shards: int | None = None,
         return os.path.normpath(os.path.join(sub, path))
 
     cache_key = f"tutorial-verify-${{{{ runner.os }}}}-${{{{ matrix.shard }}}}of{n}-"
+    spread = "in one job" if n == 1 else f"spread over {n} parallel jobs"
     defaults = (f"    defaults:\n      run:\n        working-directory: {_q(sub)}\n"
                 if sub != "." else "")
     text = f"""\
 {MARKER}: it builds the tutorial's history and verifies every step,
-# spread over {n} parallel jobs. Run `tutorial ci` again to update it; once you delete
+# {spread}. Run `tutorial ci` again to update it; once you delete
 # this first line, `tutorial ci` leaves the file alone (unless given --force).
 name: tutorial
 

@@ -8,6 +8,7 @@ from ..errors import TutorialError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.objects import split_object
 from ..manifest import Manifest
+from ..patch import parse_patch
 from .build import BuiltStep, built_steps
 
 
@@ -17,6 +18,30 @@ class StepDiff:
     new: BuiltStep
     message: bytes
     patch: bytes
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """One file's line in `--stat`: its path (`old => new` when renamed) and its counts."""
+
+    path: str
+    added: int
+    removed: int
+    binary: bool = False
+
+
+def stat(patch: bytes) -> tuple[FileStat, ...]:
+    """Per file of a git patch, in its order: lines added and removed."""
+    out = []
+    for f in parse_patch(patch):
+        old, new = f.old_path, f.new_path
+        path = f.display_path
+        if old is not None and new is not None and old != new:
+            path = f"{old.decode('utf-8', 'replace')} => {new.decode('utf-8', 'replace')}"
+        ops = b"".join(h.ops for h in f.hunks)
+        out.append(FileStat(path, ops.count(b"+"), ops.count(b"-"),
+                            f.binary is not None or f.binary_without_data))
+    return tuple(out)
 
 
 def _built(manifest: Manifest, repo: Repository) -> list[BuiltStep]:

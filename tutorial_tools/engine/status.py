@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -28,7 +29,7 @@ class Status:
     built: bool  # the repository exists
     steps: int
     unbuilt: tuple[str, ...] = ()  # steps whose commit a build would make or change
-    missing_files: tuple[str, ...] = ()
+    missing_files: tuple[str, ...] = ()  # steps whose file is missing: labels
     extra_files: tuple[str, ...] = ()
     messages: tuple[tuple[str, str, str], ...] = ()  # (step, manifest says, commit says)
     moved_tags: tuple[MovedTag, ...] = ()
@@ -39,18 +40,36 @@ class Status:
     problems: tuple[str, ...] = field(default=())
     editing: str | None = None  # the step `tutorial edit` put in the work tree
     interrupted: str | None = None  # a rewrite killed while writing: continue or abort
+    broken_files: tuple[str, ...] = ()  # missing or unreadable step files, from the project
 
     @property
     def clean(self) -> bool:
         return self.built and not (self.unbuilt or self.missing_files or self.moved_tags
                                    or self.dirty or self.problems or self.rewrite
-                                   or self.editing or self.interrupted)
+                                   or self.editing or self.interrupted or self.messages)
+
+    @property
+    def next(self) -> str | None:
+        """The one thing to do next, most urgent first: what the other commands need."""
+        if self.interrupted or self.rewrite:
+            return "tutorial continue"
+        if self.broken_files:  # restore them from the project's own history
+            paths = " ".join(shlex.quote(p) for p in self.broken_files)
+            return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
+        if self.editing:
+            return "tutorial save"
+        if not self.built or self.unbuilt:
+            return "tutorial build"
+        if self.messages:
+            return "tutorial renumber"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["messages"] = [dict(zip(("step", "manifest", "commit"), m, strict=True))
                             for m in self.messages]
         data["clean"] = self.clean
+        data["next"] = self.next
         return data
 
 
@@ -58,6 +77,7 @@ def status(manifest: Manifest) -> Status:
     root = manifest.root
     files = {manifest.step_file(s): s for s in manifest.steps}
     missing = tuple(s.label for f, s in files.items() if not f.is_file())
+    broken = [f.relative_to(root).as_posix() for f in files if not f.is_file()]
     chapters = root / "chapters"
     extra = tuple(sorted(str(p.relative_to(root)) for p in chapters.glob("*/*.patch")
                          if p not in files)) if chapters.is_dir() else ()
@@ -70,11 +90,12 @@ def status(manifest: Manifest) -> Status:
             subject = stepfile.read(f).subject
         except StepFileError as e:
             problems.append(e.message)
+            broken.append(f.relative_to(root).as_posix())
             continue
         if subject != manifest.subject(s):
             messages.append((s.label, manifest.subject(s), subject))
     base = Status(str(root), str(manifest.repo_path), False, len(files), (), missing, extra,
-                  tuple(messages), problems=tuple(problems))
+                  tuple(messages), problems=tuple(problems), broken_files=tuple(broken))
     path = manifest.repo_path
     if not (path / ".git").exists():
         return replace(base, unbuilt=tuple(s.label for s in manifest.steps))
@@ -89,10 +110,15 @@ def status(manifest: Manifest) -> Status:
         at.update({b.commit: b.step.label for b in built if b})
         head = at.get(head_oid or "", head_oid)
         dirty = tuple(repo.dirty_files()) if repo.work_tree and head_oid else ()
+        stopped = rewrite_in_progress(manifest)
+        if stopped:
+            # The work tree holds the conflicted step, not HEAD's: its changes against HEAD
+            # are the rewrite's, not edits of the author's.
+            head, dirty = stopped["step"], ()
         return Status(str(root), str(path), True, len(files), unbuilt, missing, extra,
                       tuple(messages), moved, str(repo.work_tree) if repo.work_tree else None,
-                      head, dirty, rewrite_in_progress(manifest), tuple(problems),
-                      editing(manifest), _interrupted(manifest))
+                      head, dirty, stopped, tuple(problems),
+                      editing(manifest), _interrupted(manifest), tuple(broken))
 
 
 def _interrupted(manifest: Manifest) -> str | None:
