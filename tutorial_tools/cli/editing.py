@@ -260,7 +260,8 @@ def step_retitle(ctx: Context, step_ref: str, title: str) -> None:
 @cli.command()
 @pass_ctx
 def renumber(ctx: Context) -> None:
-    """Re-derive tags like 5a, 5b from chapter numbers (after inserting a chapter)."""
+    """Re-derive tags like 5a, 5b from chapter numbers, and the subjects the message
+    template makes (after changing chapters in tutorial.yaml by hand)."""
     from ..engine import sequence
 
     with project_lock(ctx.root(), "tutorial renumber"):

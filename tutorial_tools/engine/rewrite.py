@@ -177,6 +177,13 @@ def _refuse_dirty(repo: Repository) -> None:
                             "them after `tutorial edit STEP` and run `tutorial save`.")
 
 
+def _refuse_dirty_at(manifest: Manifest) -> None:
+    if (manifest.repo_path / ".git").exists():
+        with Repository(manifest.repo_path) as repo:
+            if repo.work_tree is not None:
+                _refuse_dirty(repo)
+
+
 def effective(writes: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
     """The `writes` that change something: not a file's own bytes, not deleting a file
     that does not exist."""
@@ -417,9 +424,7 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
         raise TutorialError("a step is being edited", "Run `tutorial save` or discard first.")
     log = OpLog(manifest.root)
     op = log.last_undoable()
-    if (manifest.repo_path / ".git").exists():
-        with Repository(manifest.repo_path) as repo:
-            _refuse_dirty(repo)
+    _refuse_dirty_at(manifest)
     drifted = log.drifted(op)
     if drifted and not force:
         shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more"
