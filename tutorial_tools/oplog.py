@@ -112,6 +112,45 @@ class OpLog:
         self._put(op, "before")
         self._save(replace(op, undone=True))
 
+    def drifted(self, op: Operation) -> list[str]:
+        """The files `op` changed that are no longer as it left them (edited, deleted or
+        recreated by hand since): what undoing it would silently throw away."""
+        keep = self.dir / f"{op.id:05d}"
+        archive = keep / "after.zip"
+        if not archive.exists() and not (keep / "after").is_dir():
+            return []  # logged before after-images were kept: nothing to compare with
+        images = zipfile.ZipFile(archive) if archive.exists() else None  # else: a folder
+        out = []
+        try:
+            for r in op.files:
+                try:
+                    current: bytes | None = (self.root / r).read_bytes()
+                except (FileNotFoundError, IsADirectoryError):
+                    current = None
+                if r in op.removes:
+                    left = None
+                elif images is not None:
+                    left = images.read(r)
+                else:
+                    left = (keep / "after" / r).read_bytes()
+                if current != left:
+                    out.append(r)
+        finally:
+            if images:
+                images.close()
+        return out
+
+    def created(self, op: Operation) -> set[bytes]:
+        """The bytes of every file `op` created (that did not exist before it)."""
+        keep = self.dir / f"{op.id:05d}"
+        archive = keep / "after.zip"
+        made = [r for r in op.absent if r not in op.removes]
+        if archive.exists():
+            with zipfile.ZipFile(archive) as images:
+                return {images.read(r) for r in made}
+        return {(keep / "after" / r).read_bytes() for r in made
+                if (keep / "after" / r).is_file()}
+
     def replay(self, op: Operation) -> None:
         """Write every file `op` changes, as the operation meant to."""
         self._put(op, "after")

@@ -132,20 +132,25 @@ def abort(ctx: Context) -> None:
 
 
 @cli.command()
+@click.option("--force", is_flag=True,
+              help="Undo even if its files were edited by hand since (those edits are lost).")
 @pass_ctx
-def undo(ctx: Context) -> None:
+def undo(ctx: Context, force: bool) -> None:
     """Undo the last rewrite: its step files come back and the history is rebuilt."""
     from ..engine import rewrite
 
     with project_lock(ctx.root(), "tutorial undo"):
-        op_id, command, result = rewrite.undo(ctx.manifest(check_files=False), ctx.reporter)
-    ctx.reporter.info(f"Undid #{op_id} `tutorial {command}`: {len(result.moved)} refs moved "
-                      "back.")
+        result = rewrite.undo(ctx.manifest(check_files=False), ctx.reporter, force=force)
+    ctx.reporter.info(f"Undid #{result.id} `tutorial {result.command}`: "
+                      f"{len(result.build.moved)} refs moved back.")
+    for path in result.strays:
+        ctx.reporter.warn(f"{path}: no step in tutorial.yaml names it; delete it, or name "
+                          "it in the manifest")
 
 
 def _report_relabel(ctx: Context, result: Any) -> None:
     if result.build is None:
-        ctx.reporter.info("Nothing to change.")
+        ctx.reporter.info("Nothing to change: the steps are already like that.")
         return
     for old, new in result.renamed:
         ctx.reporter.info(f"  {old} -> {new}")
@@ -164,6 +169,9 @@ def _report_resequence(ctx: Context, result: Any, dry_run: bool) -> None:
                           f"{', '.join(result.changed) or '-'}")
         if result.would_conflict:
             ctx.reporter.info(f"Would conflict at: {', '.join(result.would_conflict)}")
+        return
+    if result.build is None:
+        ctx.reporter.info("Nothing to change: the steps are already like that.")
         return
     ctx.reporter.info(f"Changed {len(result.changed)} step(s); {len(result.build.moved)} refs "
                       "moved in one transaction. Undo with `tutorial undo`.")
@@ -252,7 +260,8 @@ def step_retitle(ctx: Context, step_ref: str, title: str) -> None:
 @cli.command()
 @pass_ctx
 def renumber(ctx: Context) -> None:
-    """Re-derive tags like 5a, 5b from chapter numbers (after inserting a chapter)."""
+    """Re-derive tags like 5a, 5b from chapter numbers, and the subjects the message
+    template makes (after changing chapters in tutorial.yaml by hand)."""
     from ..engine import sequence
 
     with project_lock(ctx.root(), "tutorial renumber"):

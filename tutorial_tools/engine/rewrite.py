@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import stepfile
-from ..errors import DirtyWorkTree, PatchError, StepFileError, TutorialError
+from ..errors import DirtyWorkTree, PatchError, TutorialError
 from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
 from ..gitstore.merge import (
@@ -157,16 +157,45 @@ def _require_idle(manifest: Manifest) -> None:
 
 
 def _require_clean(h: _History) -> None:
-    assert h.repo.work_tree is not None
-    dirty = h.repo.dirty_files()
-    if dirty:
-        raise DirtyWorkTree(h.repo.work_tree, dirty, "Nothing was changed. To fold these edits "
-                            "into a step, use `tutorial edit STEP` then `tutorial save`.")
+    """Refuse, before anything is written, while the work tree holds edits that the build
+    at the end of a rewrite would overwrite, or is not on the branch."""
+    _refuse_dirty(h.repo)
     head_ref, _ = h.repo.head()
     if head_ref != h.branch_ref:
         raise TutorialError(f"{h.repo.work_tree} is not on branch {h.manifest.branch}",
                             "Run `tutorial save` or `tutorial abort` if you are editing a step, "
                             f"or `git -C {h.repo.work_tree} checkout {h.manifest.branch}`.")
+
+
+def _refuse_dirty(repo: Repository) -> None:
+    assert repo.work_tree is not None
+    dirty = repo.dirty_files()
+    if dirty:
+        raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
+                            f"elsewhere or discard them (`git -C {repo.work_tree} checkout -- "
+                            ".`), then run the command again; to fold edits into a step, make "
+                            "them after `tutorial edit STEP` and run `tutorial save`.")
+
+
+def _refuse_dirty_at(manifest: Manifest) -> None:
+    if (manifest.repo_path / ".git").exists():
+        with Repository(manifest.repo_path) as repo:
+            if repo.work_tree is not None:
+                _refuse_dirty(repo)
+
+
+def effective(writes: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
+    """The `writes` that change something: not a file's own bytes, not deleting a file
+    that does not exist."""
+    out: dict[Path, bytes | None] = {}
+    for path, data in writes.items():
+        try:
+            current: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if data != current:
+            out[path] = data
+    return out
 
 
 # -- the commands -------------------------------------------------------------------------
@@ -377,16 +406,50 @@ def _back_to_editing(manifest: Manifest, commit: str, tree: str) -> None:
         _write_state(manifest, EDIT, {k: v for k, v in state.items() if k != "tree"})
 
 
-def undo(manifest: Manifest, reporter: Reporter) -> tuple[int, str, BuildResult]:
-    """Undo the last operation not undone yet: its step files come back, then a build."""
+@dataclass(frozen=True)
+class UndoResult:
+    id: int
+    command: str
+    build: BuildResult
+    strays: tuple[str, ...] = ()  # step files no step names any more (after `--force`)
+
+
+def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> UndoResult:
+    """Undo the last operation not undone yet: its files come back, then a build.
+
+    Refuses, changing nothing, while a file it would put back differs from what the
+    operation left (edited by hand since), unless `force`."""
     _require_idle(manifest)
     if editing(manifest):
         raise TutorialError("a step is being edited", "Run `tutorial save` or discard first.")
     log = OpLog(manifest.root)
     op = log.last_undoable()
+    _refuse_dirty_at(manifest)
+    drifted = log.drifted(op)
+    if drifted and not force:
+        shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more"
+                                          if len(drifted) > 8 else "")
+        raise TutorialError(
+            f"{shown}: not as #{op.id} `tutorial {op.command}` left "
+            f"{'it' if len(drifted) == 1 else 'them'} (changed by hand since); undoing it "
+            "would lose those changes",
+            "Nothing was changed. Keep the edits elsewhere, then run `tutorial undo --force` "
+            f"to put the files back as they were before #{op.id} anyway.")
+    created = log.created(op)
     log.restore(op)
-    result = run_build(load(manifest.path), reporter, force=True)
-    return op.id, op.command, result
+    restored = load(manifest.path)
+    # A step file the operation created and that was moved by hand since goes with it.
+    named = {restored.step_file(s) for s in restored.steps}
+    strays = []
+    for path in sorted((manifest.root / "chapters").glob("*/*.patch")):
+        if path in named:
+            continue
+        if path.read_bytes() in created:
+            path.unlink()
+        else:
+            strays.append(path.relative_to(manifest.root).as_posix())
+    result = run_build(restored, reporter, force=True)
+    return UndoResult(op.id, op.command, result, tuple(strays))
 
 
 # -- the engine ---------------------------------------------------------------------------
@@ -533,6 +596,8 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     `trees` (by the new manifest's step index) are the trees the rewrite computed: their
     commits go into the build cache, so the build does not apply those patches again.
     """
+    if repo.work_tree is not None and repo.head()[0] == f"refs/heads/{manifest.branch}":
+        _refuse_dirty(repo)  # the build would stop there, with the files written
     log = OpLog(manifest.root)
     op = log.begin(command, steps, writes, tip)
     repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
@@ -567,7 +632,10 @@ def read_patch_file(path: str, stdin: bytes | None) -> bytes:
     """A patch from a file, or from standard input for "-"."""
     if path == "-":
         return stdin or b""
+    hint = "Give the path of a diff (`git diff > fix.patch`), or - to read it from stdin."
     try:
         return Path(path).read_bytes()
+    except FileNotFoundError as e:
+        raise TutorialError(f"the patch file {path} does not exist", hint) from e
     except OSError as e:
-        raise StepFileError(path, None, f"cannot read the patch: {e.strerror}") from e
+        raise TutorialError(f"cannot read the patch file {path}: {e.strerror}", hint) from e

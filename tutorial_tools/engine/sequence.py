@@ -17,7 +17,7 @@ from ..errors import TutorialError
 from ..manifest import Manifest, Step, edited, from_text, render_message, tag_problem
 from ..reporter import Reporter
 from .build import BuildResult
-from .rewrite import _open, _require_idle, editing, publish
+from .rewrite import _open, _require_clean, _require_idle, editing, effective, publish
 
 _NUMBERED = re.compile(r"^(\d+)([a-z]+)$")
 
@@ -49,7 +49,9 @@ def retitle(manifest: Manifest, ref: str, title: str, reporter: Reporter, comman
 
 
 def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelResult:
-    """Re-derive `<chapter><letter>` tags from chapter numbers and step order (5a.. -> 6a..)."""
+    """Re-derive `<chapter><letter>` tags from chapter numbers and step order (5a.. -> 6a..),
+    and the subject of every step whose message the manifest derives from its template
+    (no `message:` of its own): after a chapter's number, title or place changed by hand."""
     changes: dict[str, tuple[str | None, str | None]] = {}
     for chapter in manifest.chapters:
         numbered = [s for s in chapter.steps if s.tag and _NUMBERED.match(s.tag)]
@@ -57,9 +59,7 @@ def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelRes
             want = f"{chapter.number}{_letters(n)}"
             if s.tag != want:
                 changes[s.label] = (want, None)
-    if not changes:
-        return RelabelResult((), (), None)
-    return _relabel(manifest, changes, reporter, command)
+    return _relabel(manifest, changes, reporter, command, resubject=True)
 
 
 def _follows(subject: str, manifest: Manifest, step: Step) -> bool:
@@ -83,7 +83,10 @@ def _letters(n: int) -> str:
 
 
 def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None]],
-             reporter: Reporter, command: str) -> RelabelResult:
+             reporter: Reporter, command: str, *, resubject: bool = False) -> RelabelResult:
+    """Apply `changes` (label -> new tag, new title) to the manifest; step files and
+    subjects follow. `resubject`: every step without a `message:` of its own gets the
+    template's subject, whatever its commit says now."""
     _require_idle(manifest)
     if editing(manifest):
         raise TutorialError("a step is being edited", "Run `tutorial save` first.")
@@ -116,6 +119,7 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
     new_manifest = from_text(manifest.path, text)
     h = _open(manifest)
     with h.repo:
+        _require_clean(h)
         writes: dict[Path, bytes | None] = {manifest.path: text.encode("utf-8")}
         renamed = []
         changed = []
@@ -123,8 +127,9 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
             src, dst = manifest.step_file(old), new_manifest.step_file(new)
             data = src.read_bytes()
             record = stepfile.load(data, src)
-            if _follows(record.subject, manifest, old) and \
-                    record.subject != new_manifest.subject(new):
+            follows = (resubject and new.message is None) or \
+                _follows(record.subject, manifest, old)
+            if follows and record.subject != new_manifest.subject(new):
                 rest = record.message.split(b"\n", 1)
                 body = b"\n" + rest[1] if len(rest) > 1 else b""
                 record = record.with_message(new_manifest.subject(new).encode() + body)
@@ -137,6 +142,9 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
                 writes.setdefault(src, None)
             if dst != src or out != data:
                 writes[dst] = out
+        writes = effective(writes)
+        if not changed or not writes:  # e.g. a step given the title it has
+            return RelabelResult((), (), None)
         result = publish(manifest, h.repo, h.tip, command, changed, writes, reporter)
     return RelabelResult(tuple(changed), tuple(renamed), result)
 
@@ -251,6 +259,8 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
     new_steps = new_manifest.steps
     h = _open(manifest)
     with h.repo:
+        if not dry_run:
+            _require_clean(h)
         own: list[str] = []
         bases: list[str] = []
         for j, i in enumerate(order):
@@ -301,6 +311,9 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
             else:
                 record = stepfile.read(manifest.step_file(manifest.steps[i])).with_patch(patch)
             writes[new_manifest.step_file(new_steps[j])] = stepfile.dump(record)
+        writes = effective(writes)
+        if not writes:
+            return ResequenceResult(())
         result = publish(manifest, h.repo, h.tip, command, labels[first:], writes, reporter,
                          trees)
     return ResequenceResult(tuple(labels[first:]), (), result)
