@@ -1,8 +1,9 @@
 """`tutorial import`: a tagged git history -> tutorial.yaml + chapters/, losslessly.
 
 Reads the source with plumbing only (rev-list, for-each-ref, cat-file, diff-tree): no
-hook, filter or diff driver of the source ever runs. All step patches come from one
-`diff-tree --stdin` process.
+hook, filter or diff driver of the source ever runs. The step patches come from
+`diff-tree --stdin` (one process per CPU, each over a part of the steps); folders and files
+are made by writer threads while the next step file is put together.
 """
 
 from __future__ import annotations
