@@ -132,7 +132,8 @@ def _open(manifest: Manifest) -> _History:
         raise TutorialError("chapters/ has changes the built history does not have yet",
                             "Run `tutorial build` first, then edit.")
     commits = [b.commit for b in built if b]
-    trees = [split_object(repo.read_kind(c, b"commit"))[0][0].value.decode() for c in commits]
+    trees = [split_object(raw)[0][0].value.decode()
+             for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
     branch_ref = f"refs/heads/{manifest.branch}"
     current = repo.refs(branch_ref).get(branch_ref)
     if current != commits[-1]:
