@@ -16,7 +16,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -519,6 +519,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
     patches = dict(zip(redo, h.repo.diff_trees([(h.parent_tree(j, trees), trees[j])
                                                  for j in redo]), strict=True))
     writes: dict[Path, bytes | None] = {}
+    records: dict[Path, stepfile.StepCommit] = {}
     changed = []
     steps = h.manifest.steps
     for j in order:
@@ -538,6 +539,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
             record = record.with_message(subject.encode() + (b"\n" + body[1] if len(body) > 1
                                                              else b""))
         new = stepfile.dump(record)
+        records[path] = record
         if new != old or trees[j] != h.trees[j]:
             changed.append(step.label)
         if new != old:
@@ -551,7 +553,8 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
-    result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees)
+    result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees,
+                     records)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,
                          worktree=str(h.repo.work_tree))
 
@@ -591,11 +594,13 @@ def _retitled(h: _History, index: int, reword: Reword) -> tuple[str | None, str 
 
 def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
             steps: Sequence[str], writes: dict[Path, bytes | None], reporter: Reporter,
-            trees: dict[int, str] | None = None) -> BuildResult:
+            trees: dict[int, str] | None = None,
+            records: Mapping[Path, stepfile.StepCommit] | None = None) -> BuildResult:
     """Log the operation, write (or delete) the files, then build: refs move at once.
 
     `trees` (by the new manifest's step index) are the trees the rewrite computed: their
-    commits go into the build cache, so the build does not apply those patches again.
+    commits go into the build cache, so the build does not apply those patches again;
+    `records` are step files among `writes` as the rewrite made them (not parsed again).
     """
     if repo.work_tree is not None and repo.head()[0] == f"refs/heads/{manifest.branch}":
         _refuse_dirty(repo)  # the build would stop there, with the files written
@@ -619,7 +624,8 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     checkpoint("rewrite:files")
     new_manifest = load(manifest.path) if manifest.path in writes else manifest
     if trees:
-        prime(new_manifest, repo, trees)
+        prime(new_manifest, repo, trees, records=records,
+              files={p: d for p, d in writes.items() if d is not None})
     result = run_build(new_manifest, reporter)
     # Until the refs have moved, a stopped rewrite's or an edit's state stays: `abort` of
     # an interrupted `save` gives the edits back from it.
