@@ -65,6 +65,19 @@ def _cache_key(parent: str | None, tag: str | None, data: bytes) -> str:
     return h.hexdigest()
 
 
+def step_files(manifest: Manifest) -> list[Path]:
+    """`manifest.step_file` of every step, in order: each folder's path is made once."""
+    chapters = manifest.root / "chapters"
+    folders: dict[str, Path] = {}
+    out = []
+    for step in manifest.steps:
+        folder = folders.get(step.chapter_slug)
+        if folder is None:
+            folder = folders[step.chapter_slug] = chapters / step.chapter_slug
+        out.append(folder / f"{step.name}.patch")
+    return out
+
+
 def state_dir(repo: Repository) -> Path:
     return repo.git_dir / "tutorial"
 
@@ -161,8 +174,7 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
     parent: str | None = None
     steps = manifest.steps
     with reporter.progress("Building", len(steps)) as advance:
-        for step in steps:
-            file = manifest.step_file(step)
+        for step, file in zip(steps, step_files(manifest), strict=True):
             if stamp is not None:
                 stamp.read(str(file))
             try:
@@ -242,8 +254,7 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str], *,
     files, records = files or {}, records or {}
     parent: str | None = None
     made = 0
-    for i, step in enumerate(manifest.steps):
-        file = manifest.step_file(step)
+    for i, (step, file) in enumerate(zip(manifest.steps, step_files(manifest), strict=True)):
         data = files.get(file)
         if data is None:
             data = file.read_bytes()
@@ -367,11 +378,11 @@ def built_steps(manifest: Manifest, repo: Repository) -> list[BuiltStep | None]:
     cache, _ = _load_state(repo)
     out: list[BuiltStep | None] = []
     parent: str | None = None
-    for step in manifest.steps:
+    for step, file in zip(manifest.steps, step_files(manifest), strict=True):
         hit = None
         if parent is not None or not out:
             try:
-                data = manifest.step_file(step).read_bytes()
+                data = file.read_bytes()
             except FileNotFoundError:
                 data = None
             hit = cache.get(_cache_key(parent, step.tag, data)) if data is not None else None

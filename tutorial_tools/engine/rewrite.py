@@ -38,7 +38,7 @@ from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
 from ..project import STATE_DIR
 from ..reporter import Reporter
-from .build import BuildResult, built_steps, prime
+from .build import BuildResult, built_steps, prime, step_files
 from .build import build as run_build
 from .carry import Resolutions, carry
 from .treepatch import apply_to_tree
@@ -521,7 +521,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
     writes: dict[Path, bytes | None] = {}
     records: dict[Path, stepfile.StepCommit] = {}
     changed = []
-    steps = h.manifest.steps
+    steps, files = h.manifest.steps, step_files(h.manifest)
     for j in order:
         step = steps[j]
         if j not in patches:
@@ -529,7 +529,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
                 changed.append(step.label)
             continue
         patch = patches[j]
-        path = h.manifest.step_file(step)
+        path = files[j]
         old = path.read_bytes()
         record = stepfile.load(old, path).with_patch(patch)
         if j == start and reword and reword.get("message"):
