@@ -161,7 +161,7 @@ def _require_clean(h: _History) -> None:
     """Refuse, before anything is written, while the work tree holds edits that the build
     at the end of a rewrite would overwrite, or is not on the branch."""
     _refuse_dirty(h.repo)
-    head_ref, _ = h.repo.head()
+    head_ref, _ = h.repo.head({h.branch_ref: h.tip})  # only the name matters here
     if head_ref != h.branch_ref:
         raise TutorialError(f"{h.repo.work_tree} is not on branch {h.manifest.branch}",
                             "Run `tutorial save` or `tutorial abort` if you are editing a step, "
@@ -602,7 +602,8 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     commits go into the build cache, so the build does not apply those patches again;
     `records` are step files among `writes` as the rewrite made them (not parsed again).
     """
-    if repo.work_tree is not None and repo.head()[0] == f"refs/heads/{manifest.branch}":
+    branch_ref = f"refs/heads/{manifest.branch}"
+    if repo.work_tree is not None and repo.head({branch_ref: tip})[0] == branch_ref:
         _refuse_dirty(repo)  # the build would stop there, with the files written
     log = OpLog(manifest.root)
     op = log.begin(command, steps, writes, tip)
