@@ -4,7 +4,8 @@ A rewrite writes many objects that are small edits of one another: a folder's tr
 entry changed, a file with a fix merged in. Each object may name a *like* object (the tree
 or file it was made from); when that object is earlier in the same pack, the object is
 stored as a delta against it, which is what git's own packs do: less to compress now, and
-less to inflate for `git index-pack`. The delta is found cheaply: the bytes the two share
+less for git to inflate when it reads them. The index comes with the pack (the ids are
+known already), so no `git index-pack` runs. The delta is found cheaply: the bytes the two share
 at their start and at their end are copied, the rest inserted. Chains stop at `MAX_DEPTH`
 deltas, as `git pack-objects` does (its default `--depth` is 50).
 """
