@@ -58,6 +58,12 @@ def test_objects_made_from_others_read_back_intact(tmp_path: Path) -> None:
     packs = list((src.path / ".git" / "objects" / "pack").glob("*.pack"))
     # Stored whole (zlib alone), the blobs take 125 kB and the trees 270 kB.
     assert sum(p.stat().st_size for p in packs) < 100_000
+    # The index written beside the pack is the very one git's index-pack makes of it.
+    for pack in packs:
+        ours = pack.with_suffix(".idx").read_bytes()
+        git(src.path, "index-pack", "-o", str(tmp_path / "git.idx"), str(pack))
+        assert (tmp_path / "git.idx").read_bytes() == ours
+        (tmp_path / "git.idx").unlink()
 
 
 def test_delta_copies_what_the_two_share() -> None:

@@ -11,6 +11,7 @@ was interrupted: `tutorial continue` rolls it forward from "after", `tutorial ab
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import zipfile
@@ -73,10 +74,14 @@ class OpLog:
         keep.mkdir(parents=True)
         rel, absent, removes = [], [], []
         root = self.root.resolve()
+        prefix = str(root) + os.sep
         with zipfile.ZipFile(keep / "after.zip", "w") as after, \
                 zipfile.ZipFile(keep / "before.zip", "w") as before:
             for f, data in writes.items():
-                r = f.resolve().relative_to(root).as_posix()
+                # Resolved only when not plainly under the root (a link, "..").
+                plain = str(f)
+                r = (plain[len(prefix):] if plain.startswith(prefix) and ".." not in f.parts
+                     else str(f.resolve().relative_to(root))).replace(os.sep, "/")
                 rel.append(r)
                 if data is None:
                     removes.append(r)

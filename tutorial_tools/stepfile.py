@@ -137,8 +137,12 @@ def dump(step: StepCommit) -> bytes:
 
 
 class _Reader:
+    """The file's lines, split only as far as they are read: the patch, most of the file,
+    is taken whole."""
+
     def __init__(self, data: bytes, path: Path | str) -> None:
-        self.lines = lines_of(data)
+        self.data = data
+        self.pos = 0  # where line `i` starts
         self.i = 0
         self.path = path
 
@@ -146,16 +150,24 @@ class _Reader:
         return StepFileError(self.path, self.i + 1, message)
 
     def peek(self) -> bytes:
-        return self.lines[self.i] if self.i < len(self.lines) else b""
+        end = self.data.find(b"\n", self.pos)
+        return self.data[self.pos:] if end < 0 else self.data[self.pos:end + 1]
+
+    def next(self) -> None:
+        self.pos += len(self.peek())
+        self.i += 1
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
 
     def headers(self) -> tuple[Header, ...]:
         raw = bytearray()
         while self.peek() not in (b"\n", b""):
             raw += self.peek()
-            self.i += 1
+            self.next()
         if self.peek() != b"\n":
             raise self.fail("expected an empty line after the headers")
-        self.i += 1
+        self.next()
         headers, _ = split_object(bytes(raw) + b"\n")
         for h in headers:
             if not h.name or b"\n" in h.name:
@@ -167,12 +179,12 @@ class _Reader:
         while self.peek() == b"\n" or self.peek().startswith(INDENT):
             line = self.peek()
             out += line if line == b"\n" else line[len(INDENT):]
-            self.i += 1
+            self.next()
         if self.peek() == NO_NEWLINE:
             if not out.endswith(b"\n"):
                 raise self.fail("misplaced 'No newline at end of message'")
             del out[-1]
-            self.i += 1
+            self.next()
         return bytes(out)
 
 
@@ -181,7 +193,7 @@ def load(data: bytes, path: Path | str) -> StepCommit:
     r = _Reader(data, path)
     if r.peek() != b"commit\n":
         raise r.fail("a step file starts with a line 'commit' (see `tutorial import`)")
-    r.i += 1
+    r.next()
     headers = r.headers()
     names = [h.name for h in headers]
     for required in (b"author", b"committer"):
@@ -193,15 +205,15 @@ def load(data: bytes, path: Path | str) -> StepCommit:
         signed = r.peek()[7:].strip().decode("ascii", "replace")
         if len(signed) != 40 or any(c not in "0123456789abcdef" for c in signed):
             raise r.fail("'signed' takes a full commit id")
-        r.i += 1
+        r.next()
     tag = None
     if r.peek() == b"tag\n":
-        r.i += 1
+        r.next()
         theaders = r.headers()
         tag = TagObject(theaders, r.message())
-    if r.i < len(r.lines) and not r.peek().startswith(b"diff --git "):
+    if not r.at_end() and not r.peek().startswith(b"diff --git "):
         raise r.fail("expected the step's patch ('diff --git ...') or the end of the file")
-    patch = b"".join(r.lines[r.i:])
+    patch = data[r.pos:]
     return StepCommit(headers, message, patch, signed, tag, patch_line=r.i + 1)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,19 @@ def _cache_key(parent: str | None, tag: str | None, data: bytes) -> str:
     h.update((parent or "").encode() + b"\0" + (tag or "").encode() + b"\0")
     h.update(data)
     return h.hexdigest()
+
+
+def step_files(manifest: Manifest) -> list[Path]:
+    """`manifest.step_file` of every step, in order: each folder's path is made once."""
+    chapters = manifest.root / "chapters"
+    folders: dict[str, Path] = {}
+    out = []
+    for step in manifest.steps:
+        folder = folders.get(step.chapter_slug)
+        if folder is None:
+            folder = folders[step.chapter_slug] = chapters / step.chapter_slug
+        out.append(folder / f"{step.name}.patch")
+    return out
 
 
 def state_dir(repo: Repository) -> Path:
@@ -160,8 +174,7 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
     parent: str | None = None
     steps = manifest.steps
     with reporter.progress("Building", len(steps)) as advance:
-        for step in steps:
-            file = manifest.step_file(step)
+        for step, file in zip(steps, step_files(manifest), strict=True):
             if stamp is not None:
                 stamp.read(str(file))
             try:
@@ -218,9 +231,8 @@ def make_commit(repo: Repository, record: stepfile.StepCommit, tree_id: str,
                 parent: str | None, tag: str | None) -> tuple[str, str | None]:
     """The commit (and annotated tag object) a step file gives on `tree_id` and `parent`;
     signatures are kept only when the result is the very commit they signed."""
-    raw = record.commit_bytes(tree_id, parent, signatures=True)
-    signatures = record.signed is not None and object_id(b"commit", raw) == record.signed
-    if not signatures:
+    raw = record.commit_bytes(tree_id, parent, signatures=record.signed is not None)
+    if record.signed is not None and object_id(b"commit", raw) != record.signed:
         raw = record.commit_bytes(tree_id, parent, signatures=False)
     commit = repo.write(b"commit", raw)
     tag_object = None
@@ -230,15 +242,22 @@ def make_commit(repo: Repository, record: stepfile.StepCommit, tree_id: str,
     return commit, tag_object
 
 
-def prime(manifest: Manifest, repo: Repository, trees: dict[int, str]) -> int:
+def prime(manifest: Manifest, repo: Repository, trees: dict[int, str], *,
+          files: Mapping[Path, bytes] | None = None,
+          records: Mapping[Path, stepfile.StepCommit] | None = None) -> int:
     """Cache the commits of steps whose trees a rewrite already knows, so the build that
-    follows takes them instead of applying every patch again. Returns how many it made."""
+    follows takes them instead of applying every patch again. Returns how many it made.
+
+    `files` gives step files' bytes as just written, `records` some of them as read (the
+    rewrite has them): those are neither read nor parsed again."""
     cache, owned = _load_state(repo)
+    files, records = files or {}, records or {}
     parent: str | None = None
     made = 0
-    for i, step in enumerate(manifest.steps):
-        file = manifest.step_file(step)
-        data = file.read_bytes()
+    for i, (step, file) in enumerate(zip(manifest.steps, step_files(manifest), strict=True)):
+        data = files.get(file)
+        if data is None:
+            data = file.read_bytes()
         key = _cache_key(parent, step.tag, data)
         hit = cache.get(key)
         if hit and hit.get("commit"):
@@ -246,8 +265,8 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str]) -> int:
             continue
         if i not in trees:
             break
-        commit, tag_object = make_commit(repo, stepfile.load(data, file), trees[i], parent,
-                                         step.tag)
+        record = records.get(file) or stepfile.load(data, file)
+        commit, tag_object = make_commit(repo, record, trees[i], parent, step.tag)
         cache[key] = {"commit": commit, "tag": tag_object}
         parent = commit
         made += 1
@@ -359,11 +378,11 @@ def built_steps(manifest: Manifest, repo: Repository) -> list[BuiltStep | None]:
     cache, _ = _load_state(repo)
     out: list[BuiltStep | None] = []
     parent: str | None = None
-    for step in manifest.steps:
+    for step, file in zip(manifest.steps, step_files(manifest), strict=True):
         hit = None
         if parent is not None or not out:
             try:
-                data = manifest.step_file(step).read_bytes()
+                data = file.read_bytes()
             except FileNotFoundError:
                 data = None
             hit = cache.get(_cache_key(parent, step.tag, data)) if data is not None else None

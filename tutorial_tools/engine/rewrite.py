@@ -16,7 +16,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
 from ..project import STATE_DIR
 from ..reporter import Reporter
-from .build import BuildResult, built_steps, prime
+from .build import BuildResult, built_steps, prime, step_files
 from .build import build as run_build
 from .carry import Resolutions, carry
 from .treepatch import apply_to_tree
@@ -132,7 +132,8 @@ def _open(manifest: Manifest) -> _History:
         raise TutorialError("chapters/ has changes the built history does not have yet",
                             "Run `tutorial build` first, then edit.")
     commits = [b.commit for b in built if b]
-    trees = [split_object(repo.read_kind(c, b"commit"))[0][0].value.decode() for c in commits]
+    trees = [split_object(raw)[0][0].value.decode()
+             for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
     branch_ref = f"refs/heads/{manifest.branch}"
     current = repo.refs(branch_ref).get(branch_ref)
     if current != commits[-1]:
@@ -160,7 +161,7 @@ def _require_clean(h: _History) -> None:
     """Refuse, before anything is written, while the work tree holds edits that the build
     at the end of a rewrite would overwrite, or is not on the branch."""
     _refuse_dirty(h.repo)
-    head_ref, _ = h.repo.head()
+    head_ref, _ = h.repo.head({h.branch_ref: h.tip})  # only the name matters here
     if head_ref != h.branch_ref:
         raise TutorialError(f"{h.repo.work_tree} is not on branch {h.manifest.branch}",
                             "Run `tutorial save` or `tutorial abort` if you are editing a step, "
@@ -518,8 +519,9 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
     patches = dict(zip(redo, h.repo.diff_trees([(h.parent_tree(j, trees), trees[j])
                                                  for j in redo]), strict=True))
     writes: dict[Path, bytes | None] = {}
+    records: dict[Path, stepfile.StepCommit] = {}
     changed = []
-    steps = h.manifest.steps
+    steps, files = h.manifest.steps, step_files(h.manifest)
     for j in order:
         step = steps[j]
         if j not in patches:
@@ -527,7 +529,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
                 changed.append(step.label)
             continue
         patch = patches[j]
-        path = h.manifest.step_file(step)
+        path = files[j]
         old = path.read_bytes()
         record = stepfile.load(old, path).with_patch(patch)
         if j == start and reword and reword.get("message"):
@@ -537,6 +539,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
             record = record.with_message(subject.encode() + (b"\n" + body[1] if len(body) > 1
                                                              else b""))
         new = stepfile.dump(record)
+        records[path] = record
         if new != old or trees[j] != h.trees[j]:
             changed.append(step.label)
         if new != old:
@@ -550,7 +553,8 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         _write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
-    result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees)
+    result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees,
+                     records)
     return RewriteResult("done", tuple(changed), reused=reused, build=result,
                          worktree=str(h.repo.work_tree))
 
@@ -590,13 +594,16 @@ def _retitled(h: _History, index: int, reword: Reword) -> tuple[str | None, str 
 
 def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
             steps: Sequence[str], writes: dict[Path, bytes | None], reporter: Reporter,
-            trees: dict[int, str] | None = None) -> BuildResult:
+            trees: dict[int, str] | None = None,
+            records: Mapping[Path, stepfile.StepCommit] | None = None) -> BuildResult:
     """Log the operation, write (or delete) the files, then build: refs move at once.
 
     `trees` (by the new manifest's step index) are the trees the rewrite computed: their
-    commits go into the build cache, so the build does not apply those patches again.
+    commits go into the build cache, so the build does not apply those patches again;
+    `records` are step files among `writes` as the rewrite made them (not parsed again).
     """
-    if repo.work_tree is not None and repo.head()[0] == f"refs/heads/{manifest.branch}":
+    branch_ref = f"refs/heads/{manifest.branch}"
+    if repo.work_tree is not None and repo.head({branch_ref: tip})[0] == branch_ref:
         _refuse_dirty(repo)  # the build would stop there, with the files written
     log = OpLog(manifest.root)
     op = log.begin(command, steps, writes, tip)
@@ -618,7 +625,8 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     checkpoint("rewrite:files")
     new_manifest = load(manifest.path) if manifest.path in writes else manifest
     if trees:
-        prime(new_manifest, repo, trees)
+        prime(new_manifest, repo, trees, records=records,
+              files={p: d for p, d in writes.items() if d is not None})
     result = run_build(new_manifest, reporter)
     # Until the refs have moved, a stopped rewrite's or an edit's state stays: `abort` of
     # an interrupted `save` gives the edits back from it.

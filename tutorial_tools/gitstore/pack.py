@@ -4,7 +4,8 @@ A rewrite writes many objects that are small edits of one another: a folder's tr
 entry changed, a file with a fix merged in. Each object may name a *like* object (the tree
 or file it was made from); when that object is earlier in the same pack, the object is
 stored as a delta against it, which is what git's own packs do: less to compress now, and
-less to inflate for `git index-pack`. The delta is found cheaply: the bytes the two share
+less for git to inflate when it reads them. The index comes with the pack (the ids are
+known already), so no `git index-pack` runs. The delta is found cheaply: the bytes the two share
 at their start and at their end are copied, the rest inserted. Chains stop at `MAX_DEPTH`
 deltas, as `git pack-objects` does (its default `--depth` is 50).
 """
@@ -160,9 +161,17 @@ def _run(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) -> 
 def build_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str]) -> bytes:
     """A pack (with its trailing checksum) of `objects` (id -> (kind, content), in order);
     an object whose `like` entry names an earlier object of the pack may be a delta on it."""
+    return build_indexed_pack(objects, like)[0]
+
+
+def build_indexed_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str],
+                       ) -> tuple[bytes, bytes]:
+    """`build_pack`'s pack and its index (version 2), as `git index-pack` would write it:
+    the ids are known already, so nothing needs inflating or hashing again."""
     body = [b"PACK", struct.pack(">II", 2, len(objects))]
     where: dict[str, int] = {}
     depth: dict[str, int] = {}
+    crcs: dict[str, int] = {}
     pos = 12
     for oid, (kind, data) in objects.items():
         base = like.get(oid)
@@ -180,7 +189,37 @@ def build_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, st
             packed = zlib.compress(data, 1)
             depth[oid] = 0
         where[oid] = pos
+        crcs[oid] = zlib.crc32(packed, zlib.crc32(header))
         body += (header, packed)
         pos += len(header) + len(packed)
     pack = b"".join(body)
-    return pack + hashlib.sha1(pack).digest()
+    checksum = hashlib.sha1(pack).digest()
+    return pack + checksum, _index(where, crcs, checksum)
+
+
+def _index(where: Mapping[str, int], crcs: Mapping[str, int], checksum: bytes) -> bytes:
+    """A pack index, version 2: fan-out table, sorted ids, CRC32s, offsets (those at or past
+    2 GiB in a table of 8-byte ones), the pack's checksum, then the index's own."""
+    ids = sorted(where)
+    fanout = [0] * 256
+    for oid in ids:
+        fanout[int(oid[:2], 16)] += 1
+    total = 0
+    for i in range(256):
+        total += fanout[i]
+        fanout[i] = total
+    small: list[int] = []
+    large: list[int] = []
+    for oid in ids:
+        at = where[oid]
+        if at < 0x80000000:
+            small.append(at)
+        else:
+            small.append(0x80000000 | len(large))
+            large.append(at)
+    n = len(ids)
+    out = b"".join((b"\377tOc", struct.pack(">I", 2), struct.pack(">256I", *fanout),
+                    bytes.fromhex("".join(ids)), struct.pack(f">{n}I", *(crcs[o] for o in ids)),
+                    struct.pack(f">{n}I", *small), struct.pack(f">{len(large)}Q", *large),
+                    checksum))
+    return out + hashlib.sha1(out).digest()

@@ -1,7 +1,7 @@
 """The one owner of git: every process the tool starts and every object it reads or writes.
 
 Reads go through one long-lived `git cat-file --batch`; new objects are kept in memory and
-stored as one pack by one `git index-pack --stdin` (no process, and no file, per object);
+stored as one pack and index written here (no process, and no file, per object);
 refs move in one `git update-ref --stdin` transaction. Revisions, tags and paths reach
 git only on standard input or after `--`, never where git could read them as options.
 """
@@ -28,7 +28,7 @@ from .objects import (
     sort_tree,
     split_object,
 )
-from .pack import build_pack
+from .packstore import objects_dir, store_pack
 
 # Variables a calling git (a hook, `git rebase -x`) may have set; inherited, they would
 # point our commands at the caller's repository instead of the one we mean.
@@ -251,7 +251,7 @@ class Repository:
         """Store every object added since the last flush as one pack."""
         if not self._pending:
             return
-        self.git("index-pack", "--stdin", input=build_pack(self._pending, self._like))
+        store_pack(objects_dir(self.git_dir) / "pack", self._pending, self._like)
         self._stored.update(self._pending)
         self._pending.clear()
         self._like.clear()
