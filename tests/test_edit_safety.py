@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import tutorial
 from testing.gitrepo import Repo, git, worktree_files
 from testing.tutorials import import_and_build
-from tutorial_tools.cli import main
 
 
 @pytest.fixture
@@ -22,18 +22,6 @@ def project(tmp_path: Path) -> Path:
         src.commit(f"Chapter {tag[0]}: Part {tag[0]} ({tag})", tag=tag)
     return import_and_build(src, tmp_path / "project")
 
-
-def tutorial(capsys: pytest.CaptureFixture[str], root: Path, *args: str,
-             ) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(["--project", str(root), *args])
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "unexpected error" not in err, err
-    return code, out, err
 
 
 def snapshot(root: Path) -> dict[str, object]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.cli import run_main
+from testing.cli import tutorial
 from testing.gitrepo import git
 from testing.tutorials import load, make_project
 from tutorial_tools.engine import changes as changes_mod
@@ -45,12 +45,6 @@ def refs_of(repo: Path) -> dict[str, str]:
               "refs/tags/")
     return {ref: oid for oid, ref in (line.split(" ") for line in out.splitlines())}
 
-
-def tutorial(capsys: pytest.CaptureFixture[str], root: Path, *args: str,
-             ) -> tuple[int, str, str]:
-    code, out, err = run_main(capsys, "--project", str(root), *args)
-    assert "Traceback" not in err and "unexpected error" not in err, err
-    return code, out, err
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import tutorial
 from testing.gitrepo import Repo, git, worktree_files
 from testing.tutorials import import_and_build
 from tutorial_tools import manifest
-from tutorial_tools.cli import main
 from tutorial_tools.engine import build as build_mod
 from tutorial_tools.reporter import Recorder
 
@@ -106,19 +106,6 @@ def snapshot(root: Path) -> dict[str, object]:
         "status": git(repo, "status", "--porcelain", "--untracked-files=all"),
     }
 
-
-def tutorial(capsys: pytest.CaptureFixture[str], root: Path, *args: str,
-             ) -> tuple[int, str, str]:
-    """`tutorial --project ROOT ARGS` as the installed script runs it: (code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main(["--project", str(root), *args])
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "unexpected error" not in err, err
-    return code, out, err
 
 
 def status(capsys: pytest.CaptureFixture[str], root: Path) -> dict[str, object]:
