@@ -13,6 +13,7 @@ from testing.gitrepo import Repo, git, git_bytes
 from tutorial_tools.gitstore import MutableTree, Repository
 from tutorial_tools.gitstore.objects import TreeEntry
 from tutorial_tools.gitstore.pack import delta
+from tutorial_tools.patch import apply_delta
 
 
 def versions(seed: int) -> list[bytes]:
@@ -72,48 +73,6 @@ def test_delta_copies_what_the_two_share() -> None:
     d = delta(base, target)
     assert d is not None and len(d) < 100
     assert delta(b"a" * 1000, b"b" * 1000) is None  # nothing shared
-
-
-def apply_delta(base: bytes, patch: bytes) -> bytes:
-    """git's patch_delta, for checking: sizes, then copy and insert instructions."""
-    pos = 0
-
-    def size() -> int:
-        nonlocal pos
-        n = shift = 0
-        while True:
-            byte = patch[pos]
-            pos += 1
-            n |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return n
-
-    assert size() == len(base)
-    expected = size()
-    out = bytearray()
-    while pos < len(patch):
-        cmd = patch[pos]
-        pos += 1
-        if cmd & 0x80:
-            offset = length = 0
-            for i in range(4):
-                if cmd & (1 << i):
-                    offset |= patch[pos] << (8 * i)
-                    pos += 1
-            for i in range(3):
-                if cmd & (0x10 << i):
-                    length |= patch[pos] << (8 * i)
-                    pos += 1
-            length = length or 0x10000
-            assert offset + length <= len(base)
-            out += base[offset:offset + length]
-        else:
-            assert cmd, "instruction 0 is reserved"
-            out += patch[pos:pos + cmd]
-            pos += cmd
-    assert len(out) == expected
-    return bytes(out)
 
 
 chunk = st.sampled_from([b"a\n", b"b\n", b"\n", b"line of some length, to be copied\n" * 3,

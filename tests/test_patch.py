@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git
-from tutorial_tools.patch import HunkFailed, apply_binary, apply_hunks, parse_patch, unquote
+from tutorial_tools.patch import (
+    HunkFailed,
+    apply_binary,
+    apply_delta,
+    apply_hunks,
+    parse_patch,
+    unquote,
+)
 
 
 def _diff(tmp_path: Path, old: dict[str, bytes], new: dict[str, bytes]) -> bytes:
@@ -86,3 +93,13 @@ def test_git_line_names_with_spaces(tmp_path: Path) -> None:
     assert fp.old_path == fp.new_path == b"a b.txt"
     assert (fp.old_mode, fp.new_mode) == (b"100644", b"100755")
     assert git(repo.path, "log", "--format=%s") == "two\none"
+
+
+def test_a_delta_copying_past_its_base_is_refused() -> None:
+    base = b"0123456789"
+    # sizes 10 -> 2; copy 4 bytes from offset 8 (bit 0: offset byte, bit 4: size byte): a
+    # slice would give the 2 bytes the header promises, but git refuses the copy
+    delta = bytes([10, 2, 0x80 | 0x01 | 0x10, 8, 4])
+    with pytest.raises(ValueError, match="corrupt binary delta"):
+        apply_delta(base, delta)
+    assert apply_delta(base, bytes([10, 4, 0x80 | 0x01 | 0x10, 6, 4])) == b"6789"

@@ -89,6 +89,8 @@ def apply_delta(base: bytes, delta: bytes) -> bytes:
                     size |= delta[pos] << (8 * bit)
                     pos += 1
             size = size or 0x10000
+            if offset + size > len(base):  # git's patch_delta refuses it too
+                raise ValueError("corrupt binary delta")
             out += base[offset:offset + size]
         elif cmd:
             out += delta[pos:pos + cmd]
