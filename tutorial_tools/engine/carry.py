@@ -153,8 +153,7 @@ def _read_ahead(repo: Repository, changes: list[list[Change]], paths: set[bytes]
     oids = [oid for step in changes for c in step if c.path in paths
             for mode, oid in ((c.old_mode, c.old_oid), (c.new_mode, c.new_oid))
             if oid is not None and mode is not None and mode.startswith(b"100")]
-    unique = list(dict.fromkeys(oids))
-    return dict(zip(unique, repo.read_many(unique, b"blob"), strict=True))
+    return dict(zip(oids, repo.read_many(oids, b"blob"), strict=True))
 
 
 def _blob(repo: Repository, blobs: dict[str, bytes], oid: str) -> bytes:

@@ -195,7 +195,7 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
     commits = repo.read_many([p.commit for p in plan], b"commit")
     for p, raw in zip(plan, commits, strict=True):
         p.subject = split_object(raw)[1].split(b"\n", 1)[0].decode("utf-8", "replace")
-    tag_objects = dict(zip(*_read_tags(repo, plan), strict=True))
+    tag_objects = _read_tags(repo, plan)
     template = _infer(plan)
     layout = _chapters(plan)
     folders: list[tuple[str, int]] = []  # each step's folder and the worker that makes it
@@ -226,9 +226,10 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
                         squashed, stray, template)
 
 
-def _read_tags(repo: Repository, plan: list[_Planned]) -> tuple[list[str], list[bytes]]:
+def _read_tags(repo: Repository, plan: list[_Planned]) -> dict[str, bytes]:
+    """Each annotated tag object of the plan, by id, in one round trip."""
     oids = [p.tag_object for p in plan if p.tag_object]
-    return oids, repo.read_many(oids, b"tag")
+    return dict(zip(oids, repo.read_many(oids, b"tag"), strict=True))
 
 
 class _Writer:

@@ -106,9 +106,7 @@ def tree_sort_key(entry: TreeEntry) -> bytes:
 
 def sort_tree(entries: Iterable[TreeEntry]) -> list[TreeEntry]:
     """Entries in git's order (`tree_sort_key`)."""
-    # The keys are unique (names are), so the entries themselves are never compared.
-    keyed = sorted((e.name + b"/" if e.mode == TREE_MODE else e.name, e) for e in entries)
-    return [e for _, e in keyed]
+    return sorted(entries, key=tree_sort_key)
 
 
 def serialize_tree(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:

@@ -158,16 +158,12 @@ def _run(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) -> 
     return i
 
 
-def build_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str]) -> bytes:
-    """A pack (with its trailing checksum) of `objects` (id -> (kind, content), in order);
-    an object whose `like` entry names an earlier object of the pack may be a delta on it."""
-    return build_indexed_pack(objects, like)[0]
-
-
 def build_indexed_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str],
                        ) -> tuple[bytes, bytes]:
-    """`build_pack`'s pack and its index (version 2), as `git index-pack` would write it:
-    the ids are known already, so nothing needs inflating or hashing again."""
+    """A pack (with its trailing checksum) of `objects` (id -> (kind, content), in order),
+    where an object whose `like` entry names an earlier object of the pack may be a delta
+    on it, and the pack's index (version 2), as `git index-pack` would write it: the ids
+    are known already, so nothing needs inflating or hashing again."""
     body = [b"PACK", struct.pack(">II", 2, len(objects))]
     where: dict[str, int] = {}
     depth: dict[str, int] = {}

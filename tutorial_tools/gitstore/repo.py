@@ -208,15 +208,7 @@ class Repository:
 
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of `oids` present in this repository (one process for all)."""
-        wanted = list(dict.fromkeys(oids))
-        known = {o for o in wanted if o in self._pending}
-        wanted = [o for o in wanted if o not in known]
-        if not wanted:
-            return known
-        out = self.git("cat-file", "--batch-check=%(objectname)",
-                       input="".join(o + "\n" for o in wanted).encode(), check=False)
-        return known | {line.decode() for line in out.splitlines()
-                        if not line.endswith(b"missing")}
+        return set(self.sizes(oids))
 
     def sizes(self, oids: Iterable[str]) -> dict[str, int]:
         """The size in bytes of each of `oids` that exists (one process for all)."""
@@ -414,16 +406,14 @@ class Repository:
 
     def entry(self, tree: str, path: str) -> TreeEntry | None:
         """The entry (mode, name, id) at `path` (slash-separated) in `tree`, or None."""
-        oid = tree
         entry = None
         for part in path.encode("utf-8", "surrogateescape").split(b"/"):
-            kind, data = self.read(oid)
-            if kind != b"tree":
+            if entry is not None and not entry.is_tree:
                 return None
-            entry = next((e for e in parse_tree(data) if e.name == part), None)
+            entries = self.tree_entries(tree if entry is None else entry.oid)
+            entry = next((e for e in entries if e.name == part), None)
             if entry is None:
                 return None
-            oid = entry.oid
         return entry
 
     def export_tree(self, tree: str, dest: Path, index: Path) -> None:
