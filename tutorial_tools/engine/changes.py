@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import TutorialError
+from ..errors import HistoryNotBuilt, TutorialError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.merge import Change, raw_changes
 from ..gitstore.objects import split_object
@@ -128,7 +128,7 @@ def open_history(manifest: Manifest, spec: str | None) -> Iterator[tuple[History
     with ExitStack() as stack:
         if spec is None or Path(spec).resolve() == built.resolve():
             if not (built / ".git").exists():
-                raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
+                raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
             repo = stack.enter_context(Repository(built))
             yield _from_refs(repo, build_name(manifest), repo.refs("refs/heads/", "refs/tags/"),
                              manifest.branch), repo
