@@ -15,7 +15,8 @@ import os
 import shutil
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -121,50 +122,50 @@ class OpLog:
         """The files `op` changed that are no longer as it left them (edited, deleted or
         recreated by hand since): what undoing it would silently throw away."""
         keep = self.dir / f"{op.id:05d}"
-        archive = keep / "after.zip"
-        if not archive.exists() and not (keep / "after").is_dir():
+        if not (keep / "after.zip").exists() and not (keep / "after").is_dir():
             return []  # logged before after-images were kept: nothing to compare with
-        images = zipfile.ZipFile(archive) if archive.exists() else None  # else: a folder
         out = []
-        try:
+        with self._images(op, "after") as read:
             for r in op.files:
                 try:
                     current: bytes | None = (self.root / r).read_bytes()
                 except (FileNotFoundError, IsADirectoryError):
                     current = None
-                if r in op.removes:
-                    left = None
-                elif images is not None:
-                    left = images.read(r)
-                else:
-                    left = (keep / "after" / r).read_bytes()
-                if current != left:
+                if current != (None if r in op.removes else read(r)):
                     out.append(r)
-        finally:
-            if images:
-                images.close()
         return out
 
     def created(self, op: Operation) -> set[bytes]:
         """The bytes of every file `op` created (that did not exist before it)."""
-        keep = self.dir / f"{op.id:05d}"
-        archive = keep / "after.zip"
-        made = [r for r in op.absent if r not in op.removes]
-        if archive.exists():
-            with zipfile.ZipFile(archive) as images:
-                return {images.read(r) for r in made}
-        return {(keep / "after" / r).read_bytes() for r in made
-                if (keep / "after" / r).is_file()}
+        made = []
+        with self._images(op, "after") as read:
+            for r in op.absent:
+                if r in op.removes:
+                    continue
+                try:
+                    made.append(read(r))
+                except (FileNotFoundError, IsADirectoryError):
+                    continue  # only a folder of images can lack one: an archive raises
+        return set(made)
 
     def replay(self, op: Operation) -> None:
         """Write every file `op` changes, as the operation meant to."""
         self._put(op, "after")
 
-    def _put(self, op: Operation, side: str) -> None:
+    @contextmanager
+    def _images(self, op: Operation, side: str) -> Iterator[Callable[[str], bytes]]:
+        """A reader of the files as they were `side` ("before" or "after") of `op`: from its
+        archive, or from the folder of files older logs kept instead."""
         keep = self.dir / f"{op.id:05d}"
         archive = keep / f"{side}.zip"
-        images = zipfile.ZipFile(archive) if archive.exists() else None  # else: a folder
-        try:
+        if archive.exists():
+            with zipfile.ZipFile(archive) as images:
+                yield images.read
+        else:
+            yield lambda r: (keep / side / r).read_bytes()
+
+    def _put(self, op: Operation, side: str) -> None:
+        with self._images(op, side) as read:
             for r in op.files:
                 target = self.root / r
                 if r in (op.absent if side == "before" else op.removes):
@@ -172,8 +173,5 @@ class OpLog:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_name(target.name + ".tutorial-tmp")
-                tmp.write_bytes(images.read(r) if images else (keep / side / r).read_bytes())
+                tmp.write_bytes(read(r))
                 tmp.replace(target)
-        finally:
-            if images:
-                images.close()

@@ -101,8 +101,10 @@ def owned_refs(repo: Repository) -> dict[str, str]:
     return {k: v for k, v in _load_state(repo)[1].items() if v}
 
 
-def _save_state(repo: Repository, steps: StepCache, refs: dict[str, str]) -> None:
-    if _load_state(repo) == (steps, refs):
+def _save_state(repo: Repository, steps: StepCache, refs: dict[str, str],
+                saved: tuple[StepCache, dict[str, str]]) -> None:
+    """Write the state unless it equals `saved`, what build.json held when it was loaded."""
+    if saved == (steps, refs):
         return  # unchanged: keep the file (and its status, which the stamp records)
     d = state_dir(repo)
     d.mkdir(exist_ok=True)
@@ -166,7 +168,8 @@ def _stamp(stamp: uptodate.Stamp, manifest: Manifest, repo: Repository, cache: S
 
 def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Reporter, *,
            force: bool, stamp: uptodate.Stamp | None = None) -> BuildResult:
-    cache, owned = _load_state(repo)
+    saved = _load_state(repo)
+    cache, owned = saved
     built: list[BuiltStep] = []
     new_cache: StepCache = {}
     computed = 0
@@ -205,10 +208,10 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
         wanted -= present
         if wanted and repo.existing(wanted) != wanted:
             reporter.warn("The build cache names objects the repository lacks; rebuilding all.")
-            _save_state(repo, {}, owned)
+            _save_state(repo, {}, owned, saved)
             return _build(manifest, repo, created, reporter, force=force)
     return _publish(manifest, repo, created, tuple(built), new_cache, computed, current,
-                    reporter, force=force, stamp=stamp)
+                    saved, reporter, force=force, stamp=stamp)
 
 
 def _tree_of(repo: Repository, commit: str) -> str:
@@ -250,7 +253,8 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str], *,
 
     `files` gives step files' bytes as just written, `records` some of them as read (the
     rewrite has them): those are neither read nor parsed again."""
-    cache, owned = _load_state(repo)
+    saved = _load_state(repo)
+    cache, owned = dict(saved[0]), saved[1]
     files, records = files or {}, records or {}
     parent: str | None = None
     made = 0
@@ -272,12 +276,13 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str], *,
         made += 1
     if made:
         repo.flush()
-        _save_state(repo, cache, owned)
+        _save_state(repo, cache, owned, saved)
     return made
 
 
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
-             cache: StepCache, computed: int, current: dict[str, str], reporter: Reporter, *,
+             cache: StepCache, computed: int, current: dict[str, str],
+             saved: tuple[StepCache, dict[str, str]], reporter: Reporter, *,
              force: bool, stamp: uptodate.Stamp | None = None) -> BuildResult:
     repo.flush()
     branch_ref = f"refs/heads/{manifest.branch}"
@@ -340,7 +345,7 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
     checkpoint("build:refs")
     _journal(repo, None)
     owned = {ref: oid for ref, oid in desired.items() if oid}
-    _save_state(repo, cache, owned)
+    _save_state(repo, cache, owned, saved)
     if stamp is not None:
         _stamp(stamp, manifest, repo, cache, owned, len(built))
     return BuildResult(manifest.repo_path, built, computed, tuple(u.ref for u in updates),

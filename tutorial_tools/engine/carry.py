@@ -192,9 +192,8 @@ def _merge_step(repo: Repository, ours_tree: str, changes: list[Change],
             if known:
                 result, reused = remembered, True
             else:
-                result = _merge_entries(repo, base, ours, theirs, label, blobs)
-                if result is None:
-                    result = _conflict_entry(repo, base, ours, theirs, label)
+                result, clean = _merge_entries(repo, base, ours, theirs, label, blobs)
+                if not clean:
                     sides = _sides(tree, target, ours, theirs, label, result)
                     conflicts.append(PendingConflict(target, key, sides))
         if ch.status == "R":
@@ -234,21 +233,32 @@ def _same(a: TreeEntry | None, b: TreeEntry | None) -> bool:
 
 def _merge_entries(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
                    theirs: TreeEntry | None, label: str, blobs: dict[str, bytes],
-                   ) -> TreeEntry | None:
-    """A clean merge of one path both sides changed, or None for a conflict."""
+                   ) -> tuple[TreeEntry | None, bool]:
+    """One path both sides changed: (its clean merge, True), or (what the work tree shows for
+    the conflict, False): both sides with conflict markers when they are text, else the
+    step's own version (or the edited one, if the step deletes it)."""
+    shown = theirs if theirs is not None else ours
     if ours is None or theirs is None:
-        return None  # deleted on one side, changed on the other
+        return shown, False  # deleted on one side, changed on the other
+    if not (ours.mode.startswith(b"100") and theirs.mode.startswith(b"100")):
+        return shown, False  # symlinks and submodules are the author's call
     mode = _merge_mode(base, ours, theirs)
-    if mode is None or not (ours.mode.startswith(b"100") and theirs.mode.startswith(b"100")):
-        return None  # symlinks, submodules and mode clashes are the author's call
-    if ours.oid == theirs.oid:
-        return TreeEntry(mode, b"", ours.oid)
+    if mode is not None and ours.oid == theirs.oid:
+        return TreeEntry(mode, b"", ours.oid), True
     base_data = _blob(repo, blobs, base.oid) if base and base.mode.startswith(b"100") else b""
-    merged = merge_file(repo, base_data, _blob(repo, blobs, ours.oid),
-                        _blob(repo, blobs, theirs.oid), ("edited", "before", label))
-    if merged is None or merged.conflicts:
-        return None
-    return TreeEntry(mode, b"", repo.write(b"blob", merged.content, like=ours.oid))
+    data = (base_data, _blob(repo, blobs, ours.oid), _blob(repo, blobs, theirs.oid))
+    labels = ("edited", "before", label)
+    if mode is None:  # a mode clash is a conflict, its content merged only to show it
+        merged = git_merge_file(*data, labels)
+    else:
+        # A conflict here comes from `git merge-file` (an in-memory merge is always clean),
+        # so its markers are the ones shown.
+        merged = merge_file(repo, *data, labels)
+        if merged is not None and not merged.conflicts:
+            return TreeEntry(mode, b"", repo.write(b"blob", merged.content, like=ours.oid)), True
+    if merged is None:
+        return shown, False  # binary
+    return TreeEntry(theirs.mode, b"", repo.write(b"blob", merged.content)), False
 
 
 def _merge_mode(base: TreeEntry | None, ours: TreeEntry, theirs: TreeEntry) -> bytes | None:
@@ -259,18 +269,3 @@ def _merge_mode(base: TreeEntry | None, ours: TreeEntry, theirs: TreeEntry) -> b
     if base is not None and theirs.mode == base.mode:
         return ours.mode
     return None
-
-
-def _conflict_entry(repo: Repository, base: TreeEntry | None, ours: TreeEntry | None,
-                    theirs: TreeEntry | None, label: str) -> TreeEntry | None:
-    """What the work tree shows for a conflicted path: both sides with conflict markers when
-    they are text, else the step's own version (or the edited one, if the step deletes it)."""
-    if ours is not None and theirs is not None and ours.mode.startswith(b"100") \
-            and theirs.mode.startswith(b"100"):
-        base_data = repo.read_kind(base.oid, b"blob") if base and base.mode.startswith(b"100") \
-            else b""
-        merged = git_merge_file(base_data, repo.read_kind(ours.oid, b"blob"),
-                                repo.read_kind(theirs.oid, b"blob"), ("edited", "before", label))
-        if merged is not None:
-            return TreeEntry(theirs.mode, b"", repo.write(b"blob", merged.content))
-    return theirs if theirs is not None else ours

@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import TutorialError
+from ..errors import HistoryNotBuilt, TutorialError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.merge import Change, raw_changes
 from ..gitstore.objects import split_object
@@ -128,7 +128,7 @@ def open_history(manifest: Manifest, spec: str | None) -> Iterator[tuple[History
     with ExitStack() as stack:
         if spec is None or Path(spec).resolve() == built.resolve():
             if not (built / ".git").exists():
-                raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
+                raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
             repo = stack.enter_context(Repository(built))
             yield _from_refs(repo, build_name(manifest), repo.refs("refs/heads/", "refs/tags/"),
                              manifest.branch), repo
@@ -182,9 +182,6 @@ class _NoResolutions(Resolutions):
         self.path = Path("/nonexistent")
         self.data = {}
 
-    def save(self) -> None:  # never written
-        return
-
 
 def changes(manifest: Manifest, old: str | None, new: str | None = None) -> Changes:
     """Compare the histories `old` and `new` name (see `open_history`)."""
@@ -213,7 +210,8 @@ def compare(repo: Repository, old: History, new: History) -> Changes:
     changed = [s for s in new.steps if s.tag in before and s.tree != before[s.tag].tree]
     merged, conflicted = _carry_each(repo, [(s, before[s.tag]) for s in changed])
     repo.flush()  # diff-tree reads the merged trees
-    removed = [s for s in old.steps if s.tag not in {n.tag for n in new.steps}]
+    kept = {n.tag for n in new.steps}
+    removed = [s for s in old.steps if s.tag not in kept]
     # One diff-tree process for every comparison below.
     pairs = ([(s.parent_tree, s.tree) for s in new.steps]  # own changes: renames, added
              + [(s.parent_tree, s.tree) for s in removed]

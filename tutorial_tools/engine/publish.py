@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DirtyWorkTree, GitError, RemoteChanged, TutorialError
+from ..errors import DirtyWorkTree, GitError, HistoryNotBuilt, RemoteChanged, TutorialError
 from ..faults import checkpoint
 from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
@@ -78,7 +78,7 @@ def check_ready(manifest: Manifest) -> None:
     """Refuse to publish anything but a finished, saved, up-to-date build."""
     st = status(manifest)
     if not st.built:
-        raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
+        raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
     if st.interrupted:
         raise TutorialError(f"the rewrite `{st.interrupted}` was interrupted",
                             "Finish it with `tutorial continue`, or go back with `tutorial "

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import stepfile
-from ..errors import DirtyWorkTree, PatchError, TutorialError
+from ..errors import DirtyWorkTree, HistoryNotBuilt, PatchError, TutorialError
 from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
 from ..gitstore.merge import (
@@ -124,7 +124,7 @@ def editing(manifest: Manifest) -> str | None:
 
 def _open(manifest: Manifest) -> _History:
     if not (manifest.repo_path / ".git").exists():
-        raise TutorialError("the history is not built yet", "Run `tutorial build` first.")
+        raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
     repo = Repository(manifest.repo_path)
     built = built_steps(manifest, repo)
     if any(b is None for b in built) or not built:

@@ -76,8 +76,9 @@ class Status:
 def status(manifest: Manifest) -> Status:
     root = manifest.root
     files = {manifest.step_file(s): s for s in manifest.steps}
-    missing = tuple(s.label for f, s in files.items() if not f.is_file())
-    broken = [f.relative_to(root).as_posix() for f in files if not f.is_file()]
+    labels: list[str] = []  # of the steps whose file is missing
+    absent: list[str] = []  # their files, listed before the unreadable ones
+    unreadable: list[str] = []
     chapters = root / "chapters"
     extra = tuple(sorted(str(p.relative_to(root)) for p in chapters.glob("*/*.patch")
                          if p not in files)) if chapters.is_dir() else ()
@@ -85,15 +86,18 @@ def status(manifest: Manifest) -> Status:
     problems = []
     for f, s in files.items():
         if not f.is_file():
+            labels.append(s.label)
+            absent.append(f.relative_to(root).as_posix())
             continue
         try:
             subject = stepfile.read(f).subject
         except StepFileError as e:
             problems.append(e.message)
-            broken.append(f.relative_to(root).as_posix())
+            unreadable.append(f.relative_to(root).as_posix())
             continue
         if subject != manifest.subject(s):
             messages.append((s.label, manifest.subject(s), subject))
+    missing, broken = tuple(labels), (*absent, *unreadable)
     base = Status(str(root), str(manifest.repo_path), False, len(files), (), missing, extra,
                   tuple(messages), problems=tuple(problems), broken_files=tuple(broken))
     path = manifest.repo_path

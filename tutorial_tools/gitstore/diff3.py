@@ -27,15 +27,21 @@ from __future__ import annotations
 # git's `buffer_is_binary` looks for a NUL in the first 8,000 bytes; any NUL anywhere
 # sends the merge to git.
 _NUL = b"\0"
-_NL = 10  # b"\n"[0]
+NL = 10  # b"\n"[0]
 _STEPS = (4096, 256, 16, 1)  # compare in blocks, then narrow down: no loop per byte
 
 
 def shared_start(a: bytes, b: bytes) -> int:
     """How many bytes `a` and `b` share at their start."""
-    limit, i = min(len(a), len(b)), 0
+    return shared_run(a, 0, len(a), b, 0, len(b))
+
+
+def shared_run(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) -> int:
+    """How many bytes a[a_at:a_stop] and b[b_at:b_stop] share at their start (compared in
+    blocks, so that a short run costs a short comparison)."""
+    limit, i = min(a_stop - a_at, b_stop - b_at), 0
     for step in _STEPS:
-        while i + step <= limit and a[i:i + step] == b[i:i + step]:
+        while i + step <= limit and a[a_at + i:a_at + i + step] == b[b_at + i:b_at + i + step]:
             i += step
     return i
 
@@ -50,7 +56,7 @@ def shared_end(a: bytes, b: bytes, limit: int) -> int:
 
 
 def _line_start(data: bytes, at: int) -> bool:
-    return at == 0 or data[at - 1] == _NL
+    return at == 0 or data[at - 1] == NL
 
 
 def _zone(base: bytes, side: bytes) -> tuple[int, int, int] | None:

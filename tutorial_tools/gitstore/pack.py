@@ -17,14 +17,13 @@ import struct
 import zlib
 from collections.abc import Mapping
 
-from .diff3 import shared_end, shared_start
+from .diff3 import NL, shared_end, shared_run, shared_start
 
 PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
 _OFS_DELTA = 6
 MAX_DEPTH = 50
 _MIN_SIZE = 512  # smaller objects are stored whole: a delta would save next to nothing
 _MAX_COPY = 0xFFFFFF  # the largest size one copy instruction can give
-_NL = 10  # b"\n"[0]
 
 
 def entry_header(kind: int, size: int) -> bytes:
@@ -131,14 +130,14 @@ def _middle(base: bytes, start: int, base_stop: int, target: bytes, stop: int,
         found = base.find(target[pos:eol + 1], after, base_stop)
         budget -= (found if found >= 0 else base_stop) - after
         if found >= 0:
-            n = _run(base, found, base_stop, target, pos, stop)
+            n = shared_run(base, found, base_stop, target, pos, stop)
             if n >= _MIN_MATCH:
                 if pos > literal:
                     out.append(_insert(target[literal:pos]))
                 out.append(_copy(found, n))
                 literal = pos = pos + n
                 after = found + n
-                if target[pos - 1] != _NL:  # go on from the next line
+                if target[pos - 1] != NL:  # go on from the next line
                     eol = target.find(b"\n", pos, stop)
                     pos = stop if eol < 0 else eol + 1
                 continue
@@ -146,16 +145,6 @@ def _middle(base: bytes, start: int, base_stop: int, target: bytes, stop: int,
     if stop > literal:
         out.append(_insert(target[literal:stop]))
     return out
-
-
-def _run(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) -> int:
-    """How many bytes a[a_at:a_stop] and b[b_at:b_stop] share at their start (compared in
-    blocks, so that a short run costs a short comparison)."""
-    limit, i = min(a_stop - a_at, b_stop - b_at), 0
-    for step in (4096, 256, 16, 1):
-        while i + step <= limit and a[a_at + i:a_at + i + step] == b[b_at + i:b_at + i + step]:
-            i += step
-    return i
 
 
 def build_indexed_pack(objects: Mapping[str, tuple[bytes, bytes]], like: Mapping[str, str],

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import GitError
 from .merge import repo_base
+from .packstore import objects_dir
 from .repo import RefUpdate, Repository, git_env
 
 
@@ -101,7 +102,7 @@ def scratch_repository(path: Path, sources: Sequence[Repository]) -> Repository:
                           env=git_env(), cwd=path)
     if proc.returncode:
         raise GitError(["init", "--bare"], proc.returncode, proc.stdout, proc.stderr)
-    dirs = dict.fromkeys(str((r.git_dir / "objects").resolve()) for r in sources)
+    dirs = dict.fromkeys(str(objects_dir(r.git_dir).resolve()) for r in sources)
     info = path / "objects" / "info"
     info.mkdir(parents=True, exist_ok=True)
     (info / "alternates").write_text("".join(d + "\n" for d in dirs))
