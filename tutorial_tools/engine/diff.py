@@ -38,9 +38,7 @@ def stat(patch: bytes) -> tuple[FileStat, ...]:
         path = f.display_path
         if old is not None and new is not None and old != new:
             path = f"{old.decode('utf-8', 'replace')} => {new.decode('utf-8', 'replace')}"
-        ops = b"".join(h.ops for h in f.hunks)
-        out.append(FileStat(path, ops.count(b"+"), ops.count(b"-"),
-                            f.binary is not None or f.binary_without_data))
+        out.append(FileStat(path, f.added, f.removed, f.is_binary))
     return tuple(out)
 
 

@@ -86,6 +86,21 @@ class FilePatch:
     def display_path(self) -> str:
         return self.path.decode("utf-8", "replace")
 
+    @property
+    def added(self) -> int:
+        """Lines added, over all hunks."""
+        return sum(h.ops.count(b"+") for h in self.hunks)
+
+    @property
+    def removed(self) -> int:
+        """Lines removed, over all hunks."""
+        return sum(h.ops.count(b"-") for h in self.hunks)
+
+    @property
+    def is_binary(self) -> bool:
+        """A binary change, with its data or as a bare `Binary files ... differ`."""
+        return self.binary is not None or self.binary_without_data
+
 
 def lines_of(data: bytes) -> list[bytes]:
     """Split on b"\\n" only, keeping it: a CR or form feed is part of its line."""

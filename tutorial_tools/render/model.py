@@ -201,11 +201,10 @@ def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
         if entry is not None:
             new_oid, new_mode = entry.oid, entry.mode.decode()
     hunks = tuple(_hunk(h) for h in fp.hunks)
-    additions = sum(h.ops.count(b"+") for h in fp.hunks)
-    deletions = sum(h.ops.count(b"-") for h in fp.hunks)
+    additions, deletions = fp.added, fp.removed
     old_size = _size(repo, old_oid, old_mode, sizes)
     new_size = _size(repo, new_oid, new_mode, sizes)
-    binary = fp.binary is not None or fp.binary_without_data
+    binary = fp.is_binary
     path = new_path if new_path is not None else old_path or ""
     return FileDiff(
         status=status, old_path=old_path, new_path=new_path, old_mode=old_mode,
