@@ -29,7 +29,6 @@ class RenderedStep:
     """A step's rendered change, with what the index and the header show of it."""
     html: str
     counts: Counts
-    paths: tuple[str, ...]  # every path the diff names (old and new)
 
 
 class Fragments:
@@ -90,18 +89,15 @@ class Fragments:
         html = self.cache.get_text("steps", key, ".html") if meta is not None else None
         if meta is None or html is None:
             return None
-        return RenderedStep(html, Counts(*meta["counts"]), tuple(meta["paths"]))
+        return RenderedStep(html, Counts(*meta["counts"]))  # entries may also hold "paths"
 
     def _store(self, s: SiteStep, anchor: str, diff: render.StepDiff) -> RenderedStep:
         out = RenderedStep(
             render.render_diff(self.repo, diff, anchor=anchor),
-            Counts(diff.additions, diff.deletions, len(diff.files)),
-            tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path)
-                                if p is not None)))
+            Counts(diff.additions, diff.deletions, len(diff.files)))
         key = self._step_key(s, anchor)
         self.cache.put_bytes("steps", key, ".html", out.html.encode())
-        self.cache.put_json("steps", key, {"paths": list(out.paths),
-                                           "counts": dataclasses.astuple(out.counts)})
+        self.cache.put_json("steps", key, {"counts": dataclasses.astuple(out.counts)})
         return out
 
     def step_file(self, s: SiteStep, path: str, anchor: str, line: int) -> str:
