@@ -50,10 +50,6 @@ def _built(manifest: Manifest, repo: Repository) -> list[BuiltStep]:
     return [b for b in built if b is not None]
 
 
-def _tree(repo: Repository, commit: str) -> str:
-    return split_object(repo.read_kind(commit, b"commit"))[0][0].value.decode()
-
-
 def diff(manifest: Manifest, a: str, b: str | None = None) -> StepDiff:
     """The change from step `a` to step `b` (default: the step after `a`)."""
     labels = [s.label for s in manifest.steps]
@@ -81,7 +77,7 @@ def _between(manifest: Manifest, i: int | None, j: int) -> StepDiff:
         built = _built(manifest, repo)
         old = built[i] if i is not None else None
         new = built[j]
-        old_tree = _tree(repo, old.commit) if old else EMPTY_TREE
+        old_tree = repo.tree_of(old.commit) if old else EMPTY_TREE
         new_raw = repo.read_kind(new.commit, b"commit")
         new_tree = split_object(new_raw)[0][0].value.decode()
         patch = repo.diff_trees([(old_tree, new_tree)], binary=False)[0]

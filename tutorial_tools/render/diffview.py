@@ -25,6 +25,7 @@ from .highlight import (
     highlight,
     lexer_for,
     line_html,
+    text_of,
     word_changes,
 )
 from .model import (
@@ -314,7 +315,7 @@ def _aligned(f: FileDiff, old_hl: list[list[Segment]], new_hl: list[list[Segment
             side, n = (old_hl, line.old) if line.kind == "removed" else (new_hl, line.new)
             if n is None or n > len(side):
                 return False
-            if "".join(t for _, t in side[n - 1]) != line.text:
+            if text_of(side[n - 1]) != line.text:
                 return False
     return True
 

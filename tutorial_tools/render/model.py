@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..gitstore import EMPTY_TREE, Repository
+from ..gitstore.objects import GITLINK_MODE as GITLINK
 from ..patch import FilePatch, parse_patch
 from ..patch import Hunk as PatchHunk
 
@@ -28,7 +29,6 @@ LARGE_LINES = 400  # changed lines above which a file starts collapsed
 LARGE_BYTES = 1 << 20  # a blob above this starts collapsed and is not highlighted
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"
-GITLINK = GITLINK_MODE.encode()
 
 IMAGE_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -132,7 +132,7 @@ def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]],
                               binary=False, copies=True)
     parsed = [parse_patch(patch) for patch in patches]
     sizes = repo.sizes(oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
-                       if oid is not None and fp.old_mode != GITLINK and fp.new_mode != GITLINK)
+                       if oid is not None and GITLINK not in (fp.old_mode, fp.new_mode))
     return [_load(repo, old or EMPTY_TREE, new, parts, sizes)
             for (old, new), parts in zip(pairs, parsed, strict=True)]
 
