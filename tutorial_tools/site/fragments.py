@@ -40,6 +40,8 @@ class Fragments:
         self.cache = cache
         self.stats = stats
         self.collapse_lines = collapse_lines
+        # The diffs `steps` read, for the directives that miss the cache in the same build.
+        self._diffs: dict[str, render.StepDiff] = {}
 
     def _collapse(self, diff: render.StepDiff) -> render.StepDiff:
         """The diff with `collapse_lines` as the renderer's threshold for large files."""
@@ -52,7 +54,11 @@ class Fragments:
         return dataclasses.replace(diff, files=files)
 
     def _diff(self, s: SiteStep) -> render.StepDiff:
-        return self._collapse(render.load_step_diff(self.repo, s.parent_tree, s.tree))
+        diff = self._diffs.get(s.label)
+        if diff is None:
+            diff = self._diffs[s.label] = self._collapse(
+                render.load_step_diff(self.repo, s.parent_tree, s.tree))
+        return diff
 
     def _step_key(self, s: SiteStep, anchor: str) -> str:
         return cache_key("step", s.parent_tree, s.tree, renderer(), self.collapse_lines,
@@ -72,7 +78,8 @@ class Fragments:
         self.stats.cached += len(out)
         pairs = [(s.parent_tree, s.tree) for s in missing]
         for s, diff in zip(missing, render.load_step_diffs(self.repo, pairs), strict=True):
-            out[s.label] = self._store(s, anchor, self._collapse(diff))
+            self._diffs[s.label] = self._collapse(diff)
+            out[s.label] = self._store(s, anchor, self._diffs[s.label])
             self.stats.rendered.append(s.label)
         return {s.label: out[s.label] for s in steps}
 
