@@ -103,3 +103,19 @@ def test_a_delta_copying_past_its_base_is_refused() -> None:
     with pytest.raises(ValueError, match="corrupt binary delta"):
         apply_delta(base, delta)
     assert apply_delta(base, bytes([10, 4, 0x80 | 0x01 | 0x10, 6, 4])) == b"6789"
+
+
+def test_hunk_sections_and_similarity_come_from_the_headers(tmp_path: Path) -> None:
+    patch = (b"diff --git a/f b/g\nsimilarity index 87%\nrename from f\nrename to g\n"
+             b"--- a/f\n+++ b/g\n@@ -1 +1 @@ def main():\r\n-a\n+b\n"
+             b"@@ -5 +5 @@@@ odd\n-c\n+d\n@@ -9 +9 @@\n-e\n+f\n"
+             b"diff --git a/h b/h\n--- a/h\n+++ b/h\n@@ -1 +1 @@\n-x\n+y\n"
+             b"similarity index 5%\n")
+    renamed, plain = parse_patch(patch)
+    assert renamed.similarity == 87 and plain.similarity is None
+    assert [h.section for h in renamed.hunks] == [b"def main():", b"@@ odd", b""]
+
+    old = "\n".join(f"line {i}" for i in range(20)) + "\n"
+    (fp,) = parse_patch(_diff(tmp_path, {"a.txt": old.encode()},
+                              {"b.txt": old.replace("line 19", "last").encode()}))
+    assert fp.similarity is not None and 80 <= fp.similarity < 100

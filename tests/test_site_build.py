@@ -18,6 +18,7 @@ from testing.site import HOSTILE, Built, build_site, make_site_project, write_mk
 from testing.tutorials import build, configure, edit_step_file, import_and_build, load
 from tutorial_tools import render
 from tutorial_tools.engine import importer
+from tutorial_tools.engine.status import status
 from tutorial_tools.gitstore import Repository
 from tutorial_tools.reporter import Recorder
 
@@ -219,6 +220,15 @@ def test_an_unbuilt_or_stale_history_asks_for_tutorial_build(project: Path) -> N
     shutil.rmtree(project / "build")
     error = build_error(project)
     assert "the history is not built yet" in error and "Run `tutorial build`" in error
+
+
+def test_a_stale_history_names_the_steps_tutorial_status_calls_unbuilt(project: Path) -> None:
+    manifest = load(project)
+    manifest.step_file(manifest.step("2b")).unlink()  # a missing file is unbuilt too
+    unbuilt = status(manifest).unbuilt
+    assert unbuilt == ("2b", "2c")
+    error = build_error(project)
+    assert "(2 step(s) changed since the last build: 2b, 2c)" in error
 
 
 def test_hostile_file_names_and_titles_are_shown_as_text(project: Path) -> None:

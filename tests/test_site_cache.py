@@ -3,6 +3,7 @@ renders again only the steps whose trees it changed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pygments
@@ -10,6 +11,9 @@ import pytest
 
 from testing.cli import run_main
 from testing.site import build_site, make_site_project, write_mkdocs
+from tutorial_tools import render
+from tutorial_tools.gitstore import Repository
+from tutorial_tools.site.cache import CACHE_DIR
 
 FIX = b"""\
 diff --git a/fix.txt b/fix.txt
@@ -62,3 +66,38 @@ def test_the_pygments_version_is_part_of_the_key(tmp_path: Path,
     monkeypatch.setattr(pygments, "__version__", "0.0-test")
     assert len(build_site(root).plugin.stats.rendered) == 5
     assert build_site(root).plugin.stats.rendered == []
+
+
+def test_step_entries_written_with_their_paths_are_still_read(tmp_path: Path) -> None:
+    # Earlier versions stored every path a step's diff names next to its counts.
+    root = make_site_project(tmp_path)
+    write_mkdocs(root)
+    first = build_site(root)
+    entries = sorted((root / CACHE_DIR / "steps").glob("*/*.json"))
+    assert len(entries) >= 5  # one per step, and one per ::diff{step=..} elsewhere
+    for entry in entries:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        entry.write_text(json.dumps({"paths": ["app.py"], **data}), encoding="utf-8")
+    again = build_site(root)
+    assert again.plugin.stats.rendered == [] and again.plugin.stats.cached == 5
+    assert again.page("index.html") == first.page("index.html")
+
+
+def test_directives_reuse_the_diffs_the_step_pages_read(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The narrative's ::diff{step=1b} and ::diff{step=1b file=app.py} miss the cache on a
+    # first build, but the step pages have just read 1b's diff: no git process for them.
+    root = make_site_project(tmp_path)
+    write_mkdocs(root)
+    loaded: list[str] = []
+    real = render.load_step_diff
+
+    def counting(repo: Repository, old: str | None, new: str) -> render.StepDiff:
+        loaded.append(new)
+        return real(repo, old, new)
+
+    monkeypatch.setattr(render, "load_step_diff", counting)
+    site = build_site(root)
+    assert site.plugin.stats.rendered == ["1a", "1b", "2a", "2b", "2c"]
+    assert loaded == []
+    assert site.page("01-the-app/index.html").count('class="tt-diff') >= 2

@@ -10,7 +10,7 @@ import markdown
 from tutorial_tools.manifest import Chapter, Manifest, Step
 from tutorial_tools.render.mdtext import md_text
 from tutorial_tools.site.history import SiteStep, page_folders
-from tutorial_tools.site.pages import navigation, shell_word, step_markdown
+from tutorial_tools.site.pages import navigation, step_markdown
 
 
 def manifest(*tags: str | None) -> Manifest:
@@ -43,8 +43,10 @@ def test_page_folders_are_plain_urls_and_unique() -> None:
 
 
 def test_git_commands_quote_what_the_shell_would_read() -> None:
-    assert shell_word("2a") == "2a" and shell_word("ch1/a") == "ch1/a"
-    assert shell_word("a;rm -rf ~") == "'a;rm -rf ~'"
+    plain = site_steps(manifest("2a", "ch1/a"))
+    assert "git diff 2a ch1/a\n" in step_markdown(plain[1], plain[0], "H", "D")
+    hostile = site_steps(manifest("1a", "a;rm&~x"))
+    assert "git checkout 'a;rm&~x'\n" in step_markdown(hostile[1], hostile[0], "H", "D")
     m = manifest("1a", "it's")
     first, second = site_steps(m)
     text = step_markdown(second, first, "HEADER", "DIFF")

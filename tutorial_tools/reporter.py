@@ -73,3 +73,8 @@ class Recorder:
             self.statuses.append(status)
 
         yield update
+
+
+def count(n: int, noun: str) -> str:
+    """`1 step`, `2 steps`: a count and its noun, plural unless the count is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..reporter import count
 from .app import Context, cli, pass_ctx
-from .project import count
 
 # -- verify and ci --------------------------------------------------------------------------
 

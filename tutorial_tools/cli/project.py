@@ -12,6 +12,7 @@ import click
 from .. import manifest as manifest_mod
 from ..manifest import MANIFEST
 from ..project import project_lock
+from ..reporter import count
 from .app import Context, cli, pass_ctx
 
 
@@ -28,11 +29,6 @@ def init(directory: Path, title: str | None) -> None:
     for path in written:
         click.echo(f"created {path.relative_to(directory)}")
     click.echo("Next: `tutorial build` makes the history in build/repo.")
-
-
-def count(n: int, noun: str) -> str:
-    """`1 step`, `2 steps`: for counts that are often 1 (a new tutorial has one step)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _git_identity() -> tuple[str, str]:
@@ -190,11 +186,11 @@ def _stat(patch: bytes, width: int = 80) -> str:
     bar_w = max(width - name_w - count_w - 5, 10)  # " name | count bar"
     most = max(f.added + f.removed for f in files)
     lines = []
-    for f, count in zip(files, counts, strict=True):
+    for f, shown in zip(files, counts, strict=True):
         name = f.path if len(f.path) <= name_w else "..." + f.path[-(name_w - 3):]
         plus, minus = _bar(f.added, f.removed, most, bar_w)
         bar = "" if f.binary else " " + "+" * plus + "-" * minus
-        lines.append(f" {name:<{name_w}} | {count:>{count_w}}{bar}".rstrip())
+        lines.append(f" {name:<{name_w}} | {shown:>{count_w}}{bar}".rstrip())
     return "\n".join([*lines, total])
 
 

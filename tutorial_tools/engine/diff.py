@@ -38,9 +38,7 @@ def stat(patch: bytes) -> tuple[FileStat, ...]:
         path = f.display_path
         if old is not None and new is not None and old != new:
             path = f"{old.decode('utf-8', 'replace')} => {new.decode('utf-8', 'replace')}"
-        ops = b"".join(h.ops for h in f.hunks)
-        out.append(FileStat(path, ops.count(b"+"), ops.count(b"-"),
-                            f.binary is not None or f.binary_without_data))
+        out.append(FileStat(path, f.added, f.removed, f.is_binary))
     return tuple(out)
 
 
@@ -50,10 +48,6 @@ def _built(manifest: Manifest, repo: Repository) -> list[BuiltStep]:
         raise TutorialError("the built history is out of date with chapters/",
                             "Run `tutorial build` first.")
     return [b for b in built if b is not None]
-
-
-def _tree(repo: Repository, commit: str) -> str:
-    return split_object(repo.read_kind(commit, b"commit"))[0][0].value.decode()
 
 
 def diff(manifest: Manifest, a: str, b: str | None = None) -> StepDiff:
@@ -83,7 +77,7 @@ def _between(manifest: Manifest, i: int | None, j: int) -> StepDiff:
         built = _built(manifest, repo)
         old = built[i] if i is not None else None
         new = built[j]
-        old_tree = _tree(repo, old.commit) if old else EMPTY_TREE
+        old_tree = repo.tree_of(old.commit) if old else EMPTY_TREE
         new_raw = repo.read_kind(new.commit, b"commit")
         new_tree = split_object(new_raw)[0][0].value.decode()
         patch = repo.diff_trees([(old_tree, new_tree)], binary=False)[0]

@@ -8,6 +8,7 @@ import zlib
 from dataclasses import dataclass
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_SIMILARITY = re.compile(rb"similarity index (\d+)%")
 _ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
             ord("r"): 13, ord('"'): 34, ord("\\"): 92}
 
@@ -31,6 +32,7 @@ class Hunk:
     new_lines: tuple[bytes, ...]
     line: int  # where the hunk starts in the patch
     ops: bytes = b""  # one of b" -+" per line, in order: which lines it removes and adds
+    section: bytes = b""  # what follows the header's second @@ (often the enclosing function)
 
     def removed(self) -> list[int]:
         """The old line numbers (1-based) this hunk removes or changes."""
@@ -74,6 +76,7 @@ class FilePatch:
     binary_without_data: bool
     copy: bool
     line: int
+    similarity: int | None = None  # the extended header's `similarity index N%`
 
     @property
     def path(self) -> bytes:
@@ -82,6 +85,21 @@ class FilePatch:
     @property
     def display_path(self) -> str:
         return self.path.decode("utf-8", "replace")
+
+    @property
+    def added(self) -> int:
+        """Lines added, over all hunks."""
+        return sum(h.ops.count(b"+") for h in self.hunks)
+
+    @property
+    def removed(self) -> int:
+        """Lines removed, over all hunks."""
+        return sum(h.ops.count(b"-") for h in self.hunks)
+
+    @property
+    def is_binary(self) -> bool:
+        """A binary change, with its data or as a bare `Binary files ... differ`."""
+        return self.binary is not None or self.binary_without_data
 
 
 def lines_of(data: bytes) -> list[bytes]:
@@ -216,6 +234,7 @@ def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
     hunks: list[Hunk] = []
     binary: BinaryPatch | None = None
     without_data = False
+    similarity: int | None = None
     if is_git:
         i += 1
     while i < len(lines) and not lines[i].startswith(b"diff --git "):
@@ -255,6 +274,9 @@ def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
             continue
         elif text.startswith(b"Binary files "):
             without_data = True
+        elif similarity is None and not (hunks or have_minus) and (
+                m := _SIMILARITY.match(text)):
+            similarity = int(m[1])
         i += 1
     strip = _strip_prefix if is_git else _strip_component
     if have_minus:
@@ -279,7 +301,7 @@ def _parse_file(lines: list[bytes], i: int, base: int) -> tuple[int, FilePatch]:
         old_oid=None if old_oid in zero else old_oid,
         new_oid=None if new_oid in zero else new_oid,
         hunks=tuple(hunks), binary=binary, binary_without_data=without_data and binary is None,
-        copy=copy, line=base + start,
+        copy=copy, line=base + start, similarity=similarity,
     )
 
 
@@ -326,8 +348,9 @@ def _parse_hunk(lines: list[bytes], i: int, base: int) -> tuple[int, Hunk]:
         i += 1
     if len(old) != old_count or len(new) != new_count:
         raise PatchSyntaxError(base + start, "hunk line counts do not match its header")
+    section = lines[start][m.end():].removeprefix(b" ").removesuffix(b"\n").removesuffix(b"\r")
     return i, Hunk(old_start, old_count, new_start, new_count, tuple(old), tuple(new),
-                   base + start, b"".join(ops))
+                   base + start, b"".join(ops), section)
 
 
 def _drop_newline(sides: list[list[bytes]]) -> None:

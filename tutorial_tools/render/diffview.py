@@ -17,6 +17,7 @@ from collections.abc import Callable
 from itertools import zip_longest
 
 from ..gitstore import Repository
+from ..reporter import count
 from .highlight import (
     Segment,
     display_path,
@@ -24,6 +25,7 @@ from .highlight import (
     highlight,
     lexer_for,
     line_html,
+    text_of,
     word_changes,
 )
 from .model import (
@@ -107,13 +109,9 @@ def render_diff(repo: Repository, diff: StepDiff, *, anchor: str,
     return "".join(out)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def human_size(n: int) -> str:
     if n < 1000:
-        return _plural(n, "byte")
+        return count(n, "byte")
     if n < 1_000_000:
         return f"{n / 1000:.1f} kB"
     return f"{n / 1_000_000:.1f} MB"
@@ -142,9 +140,9 @@ def _summary(diff: StepDiff) -> str:
         return '<div class="tt-summary"><span class="tt-stat">No files changed.</span></div>'
     return (
         '<div class="tt-summary"><span class="tt-stat">'
-        f'<strong>{_plural(len(diff.files), "file")} changed</strong>, '
-        f'<span class="tt-n-add">{_plural(diff.additions, "addition")}</span>, '
-        f'<span class="tt-n-del">{_plural(diff.deletions, "deletion")}</span></span> '
+        f'<strong>{count(len(diff.files), "file")} changed</strong>, '
+        f'<span class="tt-n-add">{count(diff.additions, "addition")}</span>, '
+        f'<span class="tt-n-del">{count(diff.deletions, "deletion")}</span></span> '
         f"{_bar(diff.additions, diff.deletions)}"
         '<span class="tt-toggle" role="group" aria-label="Diff layout">'
         '<button type="button" data-tt-view="unified" aria-pressed="true">Unified</button>'
@@ -317,7 +315,7 @@ def _aligned(f: FileDiff, old_hl: list[list[Segment]], new_hl: list[list[Segment
             side, n = (old_hl, line.old) if line.kind == "removed" else (new_hl, line.new)
             if n is None or n > len(side):
                 return False
-            if "".join(t for _, t in side[n - 1]) != line.text:
+            if text_of(side[n - 1]) != line.text:
                 return False
     return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import RenderError
 from ..gitstore import Repository
+from ..reporter import count
 from .highlight import (
     Segment,
     display_path,
@@ -26,17 +27,17 @@ def excerpt_range(lines: list[str], path: str, tree: str, *,
                   span: tuple[int, int] | None, start: str | None, end: str | None,
                   ) -> tuple[int, int]:
     """The first and last line (1-based, inclusive) to show; (1, 0) for none."""
-    count = len(lines)
+    total = len(lines)
     if span is not None:
         if start is not None or end is not None:
             raise RenderError(f"{path}: give either a line range or start/end markers, "
                               "not both")
         first, last = span
-        if first < 1 or last < first or last > count:
+        if first < 1 or last < first or last > total:
             raise RenderError(f"{path}: lines {first}-{last} are outside the file, which "
-                              f"has {_lines(count)}", _hint(tree))
+                              f"has {count(total, 'line')}", _hint(tree))
         return first, last
-    first, last = 1, count
+    first, last = 1, total
     if start is not None:
         at = next((i for i, line in enumerate(lines) if start in line), None)
         if at is None:
@@ -44,17 +45,13 @@ def excerpt_range(lines: list[str], path: str, tree: str, *,
                               _hint(tree))
         first = at + 2
     if end is not None:
-        at = next((i for i in range(first - 1, count) if end in lines[i]), None)
+        at = next((i for i in range(first - 1, total) if end in lines[i]), None)
         if at is None:
             where = f" after the start marker {start!r}" if start is not None else ""
             raise RenderError(f"{path}: no line{where} contains the end marker {end!r}",
                               _hint(tree))
         last = at
     return first, last
-
-
-def _lines(n: int) -> str:
-    return "1 line" if n == 1 else f"{n} lines"
 
 
 def render_file(repo: Repository, tree: str, path: str, *,

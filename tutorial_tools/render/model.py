@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..gitstore import EMPTY_TREE, Repository
-from ..patch import FilePatch, lines_of, parse_patch
+from ..gitstore.objects import GITLINK_MODE as GITLINK
+from ..patch import FilePatch, parse_patch
+from ..patch import Hunk as PatchHunk
 
 Status = Literal["added", "modified", "deleted", "renamed", "copied"]
 LineKind = Literal["context", "added", "removed"]
@@ -28,7 +29,6 @@ LARGE_LINES = 400  # changed lines above which a file starts collapsed
 LARGE_BYTES = 1 << 20  # a blob above this starts collapsed and is not highlighted
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"
-GITLINK = GITLINK_MODE.encode()
 
 IMAGE_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -132,18 +132,17 @@ def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]],
                               binary=False, copies=True)
     parsed = [parse_patch(patch) for patch in patches]
     sizes = repo.sizes(oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
-                       if oid is not None and fp.old_mode != GITLINK and fp.new_mode != GITLINK)
-    return [_load(repo, old or EMPTY_TREE, new, patch, parts, sizes)
-            for (old, new), patch, parts in zip(pairs, patches, parsed, strict=True)]
+                       if oid is not None and GITLINK not in (fp.old_mode, fp.new_mode))
+    return [_load(repo, old or EMPTY_TREE, new, parts, sizes)
+            for (old, new), parts in zip(pairs, parsed, strict=True)]
 
 
 def _step(files: tuple[FileDiff, ...]) -> StepDiff:
     return StepDiff(files, sum(f.additions for f in files), sum(f.deletions for f in files))
 
 
-def _load(repo: Repository, old_tree: str, new_tree: str, patch: bytes,
-          parts: list[FilePatch], sizes: dict[str, int]) -> StepDiff:
-    lines = lines_of(patch)
+def _load(repo: Repository, old_tree: str, new_tree: str, parts: list[FilePatch],
+          sizes: dict[str, int]) -> StepDiff:
     generated = _generated_rules(repo, new_tree)
     files: list[FileDiff] = []
     i = 0
@@ -154,11 +153,11 @@ def _load(repo: Repository, old_tree: str, new_tree: str, patch: bytes,
         if (nxt is not None and fp.new_path is None and nxt.old_path is None
                 and fp.old_path == nxt.new_path):
             files.append(_typechange(
-                _file(repo, old_tree, new_tree, fp, lines, generated, sizes),
-                _file(repo, old_tree, new_tree, nxt, lines, generated, sizes)))
+                _file(repo, old_tree, new_tree, fp, generated, sizes),
+                _file(repo, old_tree, new_tree, nxt, generated, sizes)))
             i += 2
             continue
-        files.append(_file(repo, old_tree, new_tree, fp, lines, generated, sizes))
+        files.append(_file(repo, old_tree, new_tree, fp, generated, sizes))
         i += 1
     return _step(tuple(files))
 
@@ -176,8 +175,7 @@ def _decode(path: bytes | None) -> str | None:
 
 
 def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
-          lines: list[bytes], generated: list[tuple[str, bool]],
-          sizes: dict[str, int]) -> FileDiff:
+          generated: list[tuple[str, bool]], sizes: dict[str, int]) -> FileDiff:
     old_path, new_path = _decode(fp.old_path), _decode(fp.new_path)
     old_mode = fp.old_mode.decode() if fp.old_mode and old_path is not None else None
     new_mode = fp.new_mode.decode() if fp.new_mode and new_path is not None else None
@@ -202,20 +200,18 @@ def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
         entry = repo.entry(new_tree, new_path)
         if entry is not None:
             new_oid, new_mode = entry.oid, entry.mode.decode()
-    hunks = tuple(_hunk(h.old_start, h.old_count, h.new_start, h.new_count, h.ops,
-                        h.old_lines, h.new_lines, lines[h.line - 1]) for h in fp.hunks)
-    additions = sum(h.ops.count(b"+") for h in fp.hunks)
-    deletions = sum(h.ops.count(b"-") for h in fp.hunks)
+    hunks = tuple(_hunk(h) for h in fp.hunks)
+    additions, deletions = fp.added, fp.removed
     old_size = _size(repo, old_oid, old_mode, sizes)
     new_size = _size(repo, new_oid, new_mode, sizes)
-    binary = fp.binary is not None or fp.binary_without_data
+    binary = fp.is_binary
     path = new_path if new_path is not None else old_path or ""
     return FileDiff(
         status=status, old_path=old_path, new_path=new_path, old_mode=old_mode,
         new_mode=new_mode, old_oid=old_oid, new_oid=new_oid, binary=binary,
         symlink=SYMLINK_MODE in (old_mode, new_mode), old_size=old_size, new_size=new_size,
         additions=additions, deletions=deletions, hunks=hunks,
-        similarity=_similarity(lines, fp.line) if status in ("renamed", "copied") else None,
+        similarity=fp.similarity if status in ("renamed", "copied") else None,
         image=binary and posixpath.splitext(path.lower())[1] in IMAGE_TYPES,
         generated=_is_generated(path, generated),
         large=additions + deletions > LARGE_LINES
@@ -231,30 +227,12 @@ def _size(repo: Repository, oid: str | None, mode: str | None,
     return found if found is not None else len(repo.read_kind(oid, b"blob"))
 
 
-_SIMILARITY = re.compile(rb"similarity index (\d+)%")
-
-
-def _similarity(lines: list[bytes], start: int) -> int | None:
-    """The score in the extended header of the file part starting at line `start` (1-based)."""
-    for line in lines[start:start + 8]:
-        if line.startswith((b"diff --git ", b"@@", b"--- ")):
-            break
-        m = _SIMILARITY.match(line)
-        if m:
-            return int(m[1])
-    return None
-
-
-_HUNK_SECTION = re.compile(rb"^@@ [^@]* @@ ?(.*?)\r?\n?$")
-
-
-def _hunk(old_start: int, old_count: int, new_start: int, new_count: int, ops: bytes,
-          old_lines: tuple[bytes, ...], new_lines: tuple[bytes, ...], header: bytes) -> Hunk:
-    m = _HUNK_SECTION.match(header)
-    section = m[1].decode("utf-8", "replace") if m else ""
+def _hunk(hunk: PatchHunk) -> Hunk:
+    old_start, new_start = hunk.old_start, hunk.new_start
+    old_lines, new_lines = hunk.old_lines, hunk.new_lines
     out: list[Line] = []
     o = n = 0
-    for op in ops:
+    for op in hunk.ops:
         if op == ord(" "):
             out.append(_line("context", old_start + o, new_start + n, new_lines[n]))
             o += 1
@@ -265,7 +243,8 @@ def _hunk(old_start: int, old_count: int, new_start: int, new_count: int, ops: b
         else:
             out.append(_line("added", None, new_start + n, new_lines[n]))
             n += 1
-    return Hunk(old_start, old_count, new_start, new_count, section, tuple(out))
+    return Hunk(old_start, hunk.old_count, new_start, hunk.new_count,
+                hunk.section.decode("utf-8", "replace"), tuple(out))
 
 
 def _line(kind: LineKind, old: int | None, new: int | None, raw: bytes) -> Line:

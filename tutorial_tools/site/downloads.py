@@ -24,11 +24,10 @@ from pathlib import Path
 
 from ..errors import RenderError
 from ..gitstore import EMPTY_TREE, Repository
-from ..gitstore.objects import Header, TreeEntry, parse_tree, split_object
+from ..gitstore.objects import GITLINK_MODE, TREE_MODE, Header, TreeEntry, split_object
 from .cache import DiskCache
 from .history import SiteStep
 
-_LINK, _GITLINK, _TREE = b"120000", b"160000", b"40000"
 # A `..` between separators, `\\` counting as one (as zip tools on Windows read it).
 _PARENT = re.compile(rb"(^|[/\\])\.\.([/\\]|$)")
 
@@ -45,11 +44,11 @@ def walk_tree(repo: Repository, tree: str, prefix: bytes = b"",
               ) -> Iterator[tuple[bytes, TreeEntry]]:
     """Every blob and link of `tree`, depth first in git's order: (path, entry).
     Submodules (gitlinks) have no content here and are left out."""
-    for entry in parse_tree(repo.read_kind(tree, b"tree")):
+    for entry in repo.tree_entries(tree):
         path = prefix + entry.name
-        if entry.mode == _TREE:
+        if entry.mode == TREE_MODE:
             yield from walk_tree(repo, entry.oid, path + b"/")
-        elif entry.mode != _GITLINK:
+        elif entry.mode != GITLINK_MODE:
             yield path, entry
 
 

@@ -29,7 +29,6 @@ class RenderedStep:
     """A step's rendered change, with what the index and the header show of it."""
     html: str
     counts: Counts
-    paths: tuple[str, ...]  # every path the diff names (old and new)
 
 
 class Fragments:
@@ -41,6 +40,8 @@ class Fragments:
         self.cache = cache
         self.stats = stats
         self.collapse_lines = collapse_lines
+        # The diffs `steps` read, for the directives that miss the cache in the same build.
+        self._diffs: dict[str, render.StepDiff] = {}
 
     def _collapse(self, diff: render.StepDiff) -> render.StepDiff:
         """The diff with `collapse_lines` as the renderer's threshold for large files."""
@@ -53,7 +54,11 @@ class Fragments:
         return dataclasses.replace(diff, files=files)
 
     def _diff(self, s: SiteStep) -> render.StepDiff:
-        return self._collapse(render.load_step_diff(self.repo, s.parent_tree, s.tree))
+        diff = self._diffs.get(s.label)
+        if diff is None:
+            diff = self._diffs[s.label] = self._collapse(
+                render.load_step_diff(self.repo, s.parent_tree, s.tree))
+        return diff
 
     def _step_key(self, s: SiteStep, anchor: str) -> str:
         return cache_key("step", s.parent_tree, s.tree, renderer(), self.collapse_lines,
@@ -73,7 +78,8 @@ class Fragments:
         self.stats.cached += len(out)
         pairs = [(s.parent_tree, s.tree) for s in missing]
         for s, diff in zip(missing, render.load_step_diffs(self.repo, pairs), strict=True):
-            out[s.label] = self._store(s, anchor, self._collapse(diff))
+            self._diffs[s.label] = self._collapse(diff)
+            out[s.label] = self._store(s, anchor, self._diffs[s.label])
             self.stats.rendered.append(s.label)
         return {s.label: out[s.label] for s in steps}
 
@@ -90,18 +96,15 @@ class Fragments:
         html = self.cache.get_text("steps", key, ".html") if meta is not None else None
         if meta is None or html is None:
             return None
-        return RenderedStep(html, Counts(*meta["counts"]), tuple(meta["paths"]))
+        return RenderedStep(html, Counts(*meta["counts"]))  # entries may also hold "paths"
 
     def _store(self, s: SiteStep, anchor: str, diff: render.StepDiff) -> RenderedStep:
         out = RenderedStep(
             render.render_diff(self.repo, diff, anchor=anchor),
-            Counts(diff.additions, diff.deletions, len(diff.files)),
-            tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path)
-                                if p is not None)))
+            Counts(diff.additions, diff.deletions, len(diff.files)))
         key = self._step_key(s, anchor)
         self.cache.put_bytes("steps", key, ".html", out.html.encode())
-        self.cache.put_json("steps", key, {"paths": list(out.paths),
-                                           "counts": dataclasses.astuple(out.counts)})
+        self.cache.put_json("steps", key, {"counts": dataclasses.astuple(out.counts)})
         return out
 
     def step_file(self, s: SiteStep, path: str, anchor: str, line: int) -> str:

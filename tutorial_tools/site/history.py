@@ -4,10 +4,10 @@ parent's tree and the page it gets."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..engine.build import built_steps
-from ..engine.status import status
+from ..engine.build import BuiltStep, built_steps
 from ..errors import HistoryNotBuilt
 from ..gitstore import Repository
 from ..manifest import Manifest, Step, default_name
@@ -55,32 +55,38 @@ def page_folders(manifest: Manifest) -> list[str]:
     return out
 
 
-def check_built(manifest: Manifest) -> None:
-    """Fail unless the history is built from the current chapters/ (as `tutorial status`
-    judges it)."""
-    state = status(manifest)
-    if not state.built:
-        raise HistoryNotBuilt(f"the history is not built yet (no repository at {state.repo})",
-                              "Run `tutorial build`, then build the site again.")
-    stale = state.unbuilt or state.missing_files
+def open_history(manifest: Manifest) -> Repository:
+    """The built history's repository; fail if there is none yet."""
+    if not (manifest.repo_path / ".git").exists():
+        raise HistoryNotBuilt(
+            f"the history is not built yet (no repository at {manifest.repo_path})",
+            "Run `tutorial build`, then build the site again.")
+    return Repository(manifest.repo_path)
+
+
+def check_built(manifest: Manifest, repo: Repository) -> list[BuiltStep]:
+    """What the last build made of each step; fail unless the history is built from the
+    current chapters/ (as `tutorial status` judges it: a step with no build, its file
+    missing included, is out of date)."""
+    built = built_steps(manifest, repo)
+    stale = [s.label for s, b in zip(manifest.steps, built, strict=True) if b is None]
     if stale:
         shown = ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else "")
         raise HistoryNotBuilt(
-            f"the built history in {state.repo} is out of date with chapters/ "
+            f"the built history in {manifest.repo_path} is out of date with chapters/ "
             f"({len(stale)} step(s) changed since the last build: {shown})",
             "Run `tutorial build`, then build the site again.")
+    return [b for b in built if b is not None]
 
 
-def load_history(manifest: Manifest, repo: Repository) -> tuple[SiteStep, ...]:
-    """Every step of the built history, in order (call `check_built` first)."""
+def load_history(manifest: Manifest, repo: Repository,
+                 built: Sequence[BuiltStep]) -> tuple[SiteStep, ...]:
+    """Every step of the built history, in order, from what `check_built` returned."""
     out: list[SiteStep] = []
     parent: str | None = None
     folders = page_folders(manifest)
-    for i, built in enumerate(built_steps(manifest, repo)):
-        if built is None:  # chapters/ changed after check_built
-            raise HistoryNotBuilt("the built history is out of date with chapters/",
-                                  "Run `tutorial build`, then build the site again.")
-        tree = repo.tree_of(built.commit)
-        out.append(SiteStep(built.step, i + 1, built.commit, tree, parent, folders[i]))
+    for i, b in enumerate(built):
+        tree = repo.tree_of(b.commit)
+        out.append(SiteStep(b.step, i + 1, b.commit, tree, parent, folders[i]))
         parent = tree
     return tuple(out)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import posixpath
-import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,14 +36,6 @@ SITE_CSS = """\
   :root:not([data-md-color-scheme]) .tt-count-del { color: #f85149; }
 }
 """
-
-_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._/@%+=:,-]+$")
-
-
-def shell_word(word: str) -> str:
-    """`word` as one word for a POSIX shell, quoted only when it needs to be."""
-    return word if _SHELL_SAFE.match(word) else shlex.quote(word)
-
 
 def link(from_uri: str, to_uri: str) -> str:
     """A relative link from the page `from_uri` to the file `to_uri` (both docs paths);
@@ -105,8 +96,8 @@ def chapter_markdown(chapter: Chapter, steps: Sequence[SiteStep]) -> str:
 
 def step_markdown(s: SiteStep, prev: SiteStep | None, header: str, diff: str) -> str:
     """A step's page: its title, the header (a slot), git commands, its diff (a slot)."""
-    ref = shell_word(s.step.tag) if s.step.tag else s.commit[:12]
-    old = (shell_word(prev.step.tag) if prev.step.tag else prev.commit[:12]) if prev else None
+    ref = shlex.quote(s.step.tag) if s.step.tag else s.commit[:12]
+    old = (shlex.quote(prev.step.tag) if prev.step.tag else prev.commit[:12]) if prev else None
     command = f"git diff {old} {ref}" if old else f"git show {ref}"
     return "\n".join([
         f"# {md_text(step_title(s))}", "", header, "",

@@ -38,7 +38,7 @@ from . import directives, pages
 from .cache import CACHE_DIR, CacheStats, DiskCache
 from .downloads import make_downloads
 from .fragments import Fragments, RenderedStep
-from .history import SiteStep, check_built, load_history
+from .history import SiteStep, check_built, load_history, open_history
 
 log = get_plugin_logger("tutorial")
 
@@ -127,9 +127,8 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         manifest = self._manifest(config)
         try:
-            check_built(manifest)
-            self._repo = Repository(manifest.repo_path)
-            steps = load_history(manifest, self._repo)
+            self._repo = open_history(manifest)
+            steps = load_history(manifest, self._repo, check_built(manifest, self._repo))
         except TutorialError as e:
             raise PluginError(str(e)) from e
         self._steps = {s.label: s for s in steps}
