@@ -52,7 +52,7 @@ def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str
         for fp in files:
             where = fp.display_path
             if fp.old_path is None or fp.new_path is None or fp.old_path != fp.new_path \
-                    or fp.binary is not None or fp.binary_without_data or not fp.hunks:
+                    or fp.is_binary or not fp.hunks:
                 placements.append(Placement(where, 0, None, "adds, deletes, renames or is "
                                             "binary: use `tutorial apply STEP` for it"))
                 continue

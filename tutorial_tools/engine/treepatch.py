@@ -64,7 +64,7 @@ def _apply_file(repo: Repository, tree: MutableTree, fp: FilePatch, step: str) -
     if fp.new_path is None:
         return _Result(fp, None)
     mode = fp.new_mode or (old_entry.mode if old_entry else b"100644")
-    changes_content = bool(fp.hunks) or fp.binary is not None or fp.binary_without_data
+    changes_content = bool(fp.hunks) or fp.is_binary
     if not changes_content:
         oid = old_entry.oid if old_entry else repo.write(b"blob", b"")
         return _Result(fp, TreeEntry(mode, fp.new_path.rsplit(b"/", 1)[-1], oid))
