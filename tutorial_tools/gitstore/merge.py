@@ -111,21 +111,14 @@ def snapshot_worktree(repo: Repository, base_tree: str) -> str:
     fd, index = tempfile.mkstemp(prefix="tutorial-index-")
     os.close(fd)
     os.unlink(index)
-    env = {**git_env(), "GIT_INDEX_FILE": index}
     try:
         for args in (["read-tree", base_tree], ["add", "-A", "--", "."], ["write-tree"]):
-            proc = subprocess.run([*repo_base(repo), *args], capture_output=True, env=env,
-                                  cwd=repo.work_tree)
+            proc = repo.run(*args, env={"GIT_INDEX_FILE": index})
             if proc.returncode:
                 raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout.decode().strip()
     finally:
         Path(index).unlink(missing_ok=True)
-
-
-def repo_base(repo: Repository) -> list[str]:
-    return ["git", f"--git-dir={repo.git_dir}"] + (
-        [f"--work-tree={repo.work_tree}"] if repo.work_tree else [])
 
 
 def reset_worktree(repo: Repository, tree: str, *, held: str | None = None) -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GitError
-from .merge import repo_base
 from .packstore import objects_dir
 from .repo import RefUpdate, Repository, git_env
 
@@ -76,8 +75,7 @@ def push(repo: Repository, remote: str, updates: Sequence[RefUpdate], *,
     args += [f"--force-with-lease={u.ref}:{u.old or ''}" for u in updates]
     args += ["--", remote]
     args += [f"{u.new or ''}:{u.ref}" for u in updates]
-    proc = subprocess.run([*repo_base(repo), *args], capture_output=True, env=git_env(),
-                          cwd=repo.work_tree or repo.git_dir, stdin=subprocess.DEVNULL)
+    proc = repo.run(*args, input=b"")  # nothing on its standard input
     refs = _porcelain(proc.stdout.decode("utf-8", "surrogateescape"))
     message = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode and not refs:

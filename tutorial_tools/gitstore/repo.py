@@ -101,12 +101,18 @@ class Repository:
             [f"--work-tree={self.work_tree}"] if self.work_tree else []
         )
 
+    def run(self, *args: str, input: bytes | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run one git command in this repository to its end; the caller reads its exit
+        code and output. `env` adds to (or overrides) the cleaned environment."""
+        return subprocess.run(
+            [*self._base(), *args], input=input, capture_output=True,
+            env={**git_env(), **(env or {})}, cwd=self.work_tree or self.git_dir,
+        )
+
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         """Run one git command in this repository and return its standard output."""
-        proc = subprocess.run(
-            [*self._base(), *args], input=input, capture_output=True, env=git_env(),
-            cwd=self.work_tree or self.git_dir,
-        )
+        proc = self.run(*args, input=input)
         if check and proc.returncode != 0:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout
@@ -152,12 +158,10 @@ class Repository:
         stdin, stdout = cast(IO[bytes], pipe.stdin), cast(IO[bytes], pipe.stdout)
         stdin.write(oid.encode() + b"\n")
         stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:
+        answer = _answer(stdout)
+        if answer is None:
             raise SourceError(f"object {oid} is missing from {self.git_dir}")
-        data = stdout.read(int(header[2]))
-        stdout.read(1)
-        return header[1], data
+        return answer
 
     def read_many(self, oids: Sequence[str], kind: bytes) -> list[bytes]:
         """The content of each object (each a `kind`), in order, in one round trip: all the
@@ -177,10 +181,9 @@ class Repository:
             asking.start()
             try:
                 for oid in wanted:
-                    header = stdout.readline().split()
-                    if len(header) == 3:
-                        found[oid] = header[1], stdout.read(int(header[2]))
-                        stdout.read(1)
+                    answer = _answer(stdout)
+                    if answer is not None:
+                        found[oid] = answer
             finally:
                 asking.join()
         out = []
@@ -435,6 +438,16 @@ class Repository:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
 
 
+
+
+def _answer(stdout: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """One answer of `cat-file --batch`: (kind, content), or None for a missing object."""
+    header = stdout.readline().split()
+    if len(header) != 3:
+        return None
+    data = stdout.read(int(header[2]))
+    stdout.read(1)  # the newline after the content
+    return header[1], data
 
 
 def _locate(path: Path, bare: bool) -> tuple[Path, Path | None]:
