@@ -438,29 +438,33 @@ def bench(args: argparse.Namespace, work: Path) -> int:
 
     # 1. import vs format-patch ------------------------------------------------------
     # `git format-patch` as it is usually run writes one file per commit, as import writes
-    # one per step; `--stdout` (one stream, no files) is timed too, for information. Each
-    # run writes into a folder of its own, none removed before the end: on ext4 without a
-    # journal, each new file skips, one by one, the inodes deleted in the last 5-35 s, so
-    # removing the last run's output made the next run's files 3-10x slower to create.
+    # one per step; `--stdout` (one stream, no files) is timed too, for information. The
+    # three take turns, a round at a time and in the reverse order every other round, so
+    # that a change in the machine's load or in how quickly its file system creates files
+    # falls on all three alike. Each run writes
+    # into a folder of its own, none removed before the end: on ext4 without a journal,
+    # each new file skips, one by one, the inodes deleted in the last 5-35 s, so removing
+    # the last run's output made the next run's files 3-10x slower to create.
     series = work / "series.mbox"
     fp_args = ["format-patch", "--root", "-M", "--histogram", "--quiet"]
-    fp_files = []
+    fp_files: list[Run] = []
+    fp_streams: list[Run] = []
+    imports: list[Run] = []
     for i in range(repeat):
-        out = work / f"patches{i}"
-        fp_files.append(run(["git", "-C", str(src.path), *fp_args, "-o", str(out), "main"],
-                            env))
+        turns: list[tuple[list[Run], list[str], Path | None]] = [
+            (fp_files, ["git", "-C", str(src.path), *fp_args, "-o", str(work / f"patches{i}"),
+                        "main"], None),
+            (fp_streams, ["git", "-C", str(src.path), *fp_args, "--stdout", "main"], series),
+            (imports, [*tutorial, "import", str(src.path), "--into", str(work / f"project{i}"),
+                       "--keep-untagged"], None),
+        ]
+        for timings, command, stdout in turns[::-1] if i % 2 else turns:
+            timings.append(run(command, env, stdout=stdout))
     fp = Timing("git format-patch -o", fp_files)
     patch_files = list((work / "patches0").glob("*.patch"))
     checks.check("format-patch -o wrote one file per commit", len(patch_files) == args.steps,
                  f"{len(patch_files)} files")
-    fp_stdout = Timing("format-patch --stdout", [
-        run(["git", "-C", str(src.path), *fp_args, "--stdout", "main"], env, stdout=series)
-        for _ in range(repeat)])
-    imports = []
-    for i in range(repeat):
-        project = work / f"project{i}"
-        imports.append(run([*tutorial, "import", str(src.path), "--into", str(project),
-                            "--keep-untagged"], env))
+    fp_stdout = Timing("format-patch --stdout", fp_streams)
     project = work / "project0"
     imp = Timing("tutorial import", imports)
     patches = list((project / "chapters").glob("*/*.patch"))

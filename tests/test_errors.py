@@ -423,6 +423,19 @@ def test_import_of_an_empty_repository(tmp_path: Path,
     assert (code, err) == (1, "error: the source repository has no branches\n")
 
 
+def test_import_of_a_sha256_repository(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(src))
+    (src / "app.py").write_text("x\n")
+    git(src, "add", "app.py")
+    git(src, "commit", "-q", "-m", "one")
+    git(src, "tag", "1a")
+    code, err = run_main(capsys, "import", str(src), "--into", str(tmp_path / "tut"))
+    assert (code, err) == (1, f"error: {src} uses sha256 object ids; only sha1 is supported\n")
+    assert not (tmp_path / "tut").exists()
+
+
 def test_import_with_a_missing_branch(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     src = _source(tmp_path / "src")

@@ -66,9 +66,8 @@ class _Planned:
 Chain = list[tuple[str, int, str]]  # (commit, number of parents, tree), from the root
 
 
-def _chains(repo: Repository, branch: str | None) -> dict[str, Chain]:
+def _chains(repo: Repository, heads: dict[str, str], branch: str | None) -> dict[str, Chain]:
     """Each candidate branch's chain: the one named, or every branch."""
-    heads = repo.refs("refs/heads/")
     if branch is not None:
         ref = f"refs/heads/{branch}"
         if ref not in heads:
@@ -126,13 +125,13 @@ def import_repository(src: str, into: Path, reporter: Reporter, *, branch: str |
 def _import(repo: Repository, src: str, into: Path, reporter: Reporter, branch: str | None,
             tags_glob: str | None, keep_untagged: bool) -> ImportResult:
     with repo:
-        object_format = repo.git_later("rev-parse", "--show-object-format")
-        peeled_tags = repo.peeled_tags_later()  # git peels the tags while branches are read
-        if (found := object_format().decode().strip() or "sha1") != "sha1":
-            raise SourceError(f"{src} uses {found} object ids; only sha1 is supported")
-        chains = _chains(repo, branch)
-        tags = {t: v for t, v in peeled_tags().items()
-                if tags_glob is None or fnmatch.fnmatchcase(t, tags_glob)}
+        refs = repo.peeled_refs("refs/heads/", "refs/tags/")  # one process for both
+        if any(len(oid) != 40 for oid, _ in refs.values()):
+            raise SourceError(f"{src} uses sha256 object ids; only sha1 is supported")
+        chains = _chains(repo, {r: oid for r, (oid, _) in refs.items()
+                                if r.startswith("refs/heads/")}, branch)
+        tags = {t: v for r, v in refs.items() if (t := r.removeprefix("refs/tags/")) != r
+                and (tags_glob is None or fnmatch.fnmatchcase(t, tags_glob))}
         branch, chain = _pick_branch(repo, chains, tags)
         plan, squashed, stray = _plan(repo, chain, tags, keep_untagged, reporter)
         if not any(p.tag for p in plan):

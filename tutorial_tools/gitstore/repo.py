@@ -267,25 +267,22 @@ class Repository:
         out = self.git("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
         return {ref: oid for oid, ref in (line.split(" ", 1) for line in out.decode().splitlines())}
 
+    def peeled_refs(self, *prefixes: str) -> dict[str, tuple[str, str]]:
+        """Each ref under `prefixes` mapped to (the object it names, the object that peels
+        to: the same id unless it names an annotated tag), in one process."""
+        out = self.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)",
+                       *prefixes)
+        refs = {}
+        for line in out.split(b"\n"):
+            if line:
+                ref, oid, peeled = line.decode().split("\0")
+                refs[ref] = (oid, peeled or oid)
+        return refs
+
     def peeled_tags(self) -> dict[str, tuple[str, str]]:
         """Each tag name mapped to (the object it names, the commit it peels to)."""
-        return self.peeled_tags_later()()
-
-    def peeled_tags_later(self) -> Callable[[], dict[str, tuple[str, str]]]:
-        """`peeled_tags`, started now and waited for when the function returned is called."""
-        output = self.git_later(
-            "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags/"
-        )
-
-        def result() -> dict[str, tuple[str, str]]:
-            tags = {}
-            for line in output().split(b"\n"):
-                if line:
-                    ref, oid, peeled = line.decode().split("\0")
-                    tags[ref.removeprefix("refs/tags/")] = (oid, peeled or oid)
-            return tags
-
-        return result
+        return {ref.removeprefix("refs/tags/"): named
+                for ref, named in self.peeled_refs("refs/tags/").items()}
 
     def ref_files(self, refs: Iterable[str]) -> list[Path] | None:
         """The files whose status changes whenever one of `refs` changes, present or not
