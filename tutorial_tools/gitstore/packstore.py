@@ -9,7 +9,6 @@ by its index), each written under a temporary name, synced and renamed into plac
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,6 +37,8 @@ def store_pack(pack_dir: Path, objects: Mapping[str, tuple[bytes, bytes]],
 
 
 def _put(folder: Path, data: bytes, dest: Path) -> None:
+    import tempfile  # 3 ms to import (with shutil, random, bz2): only when a pack is stored
+
     fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
