@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import os
 import queue
@@ -24,6 +26,18 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
+# How much git may write ahead of the reader: a 1 MiB pipe (Linux's limit for anyone)
+# instead of 64 KiB lets git go on diffing while Python is busy elsewhere.
+PIPE_SIZE = 1 << 20
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let `pipe` hold PIPE_SIZE bytes, where the system allows it."""
+    if (set_size := getattr(fcntl, "F_SETPIPE_SZ", None)) is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)
+
+
 class DiffTree:
     """One `diff-tree --stdin --always` process over `pairs`, started at once: a thread
     feeds it its input and drains its output and errors (as `communicate` does, so that no
@@ -38,6 +52,7 @@ class DiffTree:
         self.args, self.pairs = args, pairs
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd=cwd)
+        _widen(cast(IO[bytes], self.proc.stdout))
         self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.errors: list[bytes] = []
         self.ended = False  # all of git's output is in
