@@ -10,7 +10,8 @@ import pytest
 
 from testing.gitrepo import Repo, git
 from tutorial_tools.errors import SourceError
-from tutorial_tools.gitstore import EMPTY_TREE, Repository
+from tutorial_tools.gitstore import EMPTY_TREE, Repository, git_env
+from tutorial_tools.gitstore.difftree import PIPE_SIZE, DiffTree
 
 
 def _history(path: Path, n: int) -> Repo:
@@ -70,3 +71,22 @@ def test_commands_started_at_once_and_one_never_waited_for(tmp_path: Path) -> No
         assert heads() == b"refs/heads/main\n"
         assert tags().split() == [b"t0", b"t1", b"t2"]
     # (an unreaped process would fail the test: pytest turns ResourceWarning into an error)
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux only")
+def test_git_may_write_a_mebibyte_of_patches_ahead(tmp_path: Path) -> None:
+    import fcntl
+
+    src = _history(tmp_path / "src", 3)
+    with Repository(src.path) as repo:
+        trees = [tree for _, _, tree in repo.first_parent_chain("refs/heads/main")]
+        proc = DiffTree(["git", f"--git-dir={repo.git_dir}", "diff-tree", "--stdin", "-p"],
+                        ["diff-tree"], [(EMPTY_TREE, t) for t in trees], repo.git_dir,
+                        git_env())
+        try:
+            stdout = proc.proc.stdout
+            assert stdout is not None
+            assert fcntl.fcntl(stdout.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_SIZE == 1 << 20
+            assert sum(1 for _ in proc.patches()) == len(trees)
+        finally:
+            proc.stop()
