@@ -90,6 +90,35 @@ def test_a_dirty_work_tree_is_refused_before_anything_is_written(
     assert snapshot(root) == before
     code, out, err = tutorial(capsys, root, "build")  # chapters/ and the history agree
     assert code == 0 and "Up to date" in out + err
+    # The hint's way to throw the edits away, run as the author would, lets it go through.
+    discard = f"git -C {root / 'build' / 'repo'} checkout HEAD -- 1a.txt"
+    assert f"`{discard}`" in " ".join(tutorial(capsys, root, *args)[2].split())
+    git(root / "build" / "repo", *discard.split()[3:])
+    code, out, err = tutorial(capsys, root, *args)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["edited", "staged"])
+def test_while_editing_the_hints_discard_staged_edits_too(
+        project: Path, capsys: pytest.CaptureFixture[str], staged: bool) -> None:
+    """`edit` of another step and `abort` refuse while the step being edited holds edits;
+    the command they give to throw them away also drops edits already staged."""
+    repo = project / "build" / "repo"
+    assert tutorial(capsys, project, "edit", "1b")[0] == 0
+    (repo / "1a.txt").write_text("uncommitted\n")
+    if staged:
+        git(repo, "add", "1a.txt")
+    discard = f"git -C {repo} checkout HEAD -- 1a.txt"
+    for command in (("edit", "2a"), ("abort",)):
+        code, _, err = tutorial(capsys, project, *command)
+        assert code == 1
+        assert "uncommitted edits that would be overwritten: 1a.txt" in err
+        assert f"`{discard}`" in " ".join(err.split())
+        assert "checkout -- ." not in err
+    git(repo, *discard.split()[3:])
+    assert git(repo, "status", "--porcelain") == ""
+    code, _, err = tutorial(capsys, project, "abort")
+    assert code == 0, err
 
 
 # -- a change that changes nothing records nothing --------------------------------------

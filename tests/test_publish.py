@@ -223,6 +223,7 @@ def test_refuses_while_a_rewrite_is_stopped_or_the_work_tree_has_edits(
     code, _, err = tutorial(capsys, root, "publish")
     assert code == 1 and "uncommitted edits" in err and "README.md" in err
     assert "Nothing was published." in err
+    assert f"(`git -C {built(root)} checkout HEAD -- README.md`)" in " ".join(err.split())
     git(built(root), "checkout", "--", "README.md")
     patch = fix(root, tmp_path, "1b", "app.py", "value = 1\n", "value = 2\n")
     code, _, err = tutorial(capsys, root, "apply", "1b", str(patch))

@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DirtyWorkTree, GitError, HistoryNotBuilt, RemoteChanged, TutorialError
+from ..errors import (
+    DirtyWorkTree,
+    GitError,
+    HistoryNotBuilt,
+    RemoteChanged,
+    TutorialError,
+    discard,
+)
 from ..faults import checkpoint
 from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
@@ -94,7 +101,8 @@ def check_ready(manifest: Manifest) -> None:
     if st.dirty and st.worktree:
         raise DirtyWorkTree(Path(st.worktree), st.dirty,
                             "Nothing was published. Fold the edits into a step (`tutorial "
-                            "edit STEP`, then `tutorial save`) or discard them, then publish.")
+                            "edit STEP`, then `tutorial save`) or discard them "
+                            f"(`{discard(Path(st.worktree), st.dirty)}`), then publish.")
     if st.unbuilt or st.missing_files:
         raise TutorialError("chapters/ has changes the built history does not have yet",
                             "Nothing was published. Run `tutorial build` first.")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import stepfile
-from ..errors import DirtyWorkTree, HistoryNotBuilt, PatchError, TutorialError
+from ..errors import DirtyWorkTree, HistoryNotBuilt, PatchError, TutorialError, discard
 from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
 from ..gitstore.merge import (
@@ -173,8 +173,8 @@ def _refuse_dirty(repo: Repository) -> None:
     dirty = repo.dirty_files()
     if dirty:
         raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
-                            f"elsewhere or discard them (`git -C {repo.work_tree} checkout -- "
-                            ".`), then run the command again; to fold edits into a step, make "
+                            f"elsewhere or discard them (`{discard(repo.work_tree, dirty)}`), "
+                            "then run the command again; to fold edits into a step, make "
                             "them after `tutorial edit STEP` and run `tutorial save`.")
 
 
@@ -241,8 +241,8 @@ def edit(manifest: Manifest, step: str) -> str:
         assert h.repo.work_tree is not None
         dirty = h.repo.dirty_files()
         if dirty:
-            hint = ("Run `tutorial save` to keep them, or discard them with `git checkout -- .` "
-                    "in the work tree." if current else None)
+            hint = ("Run `tutorial save` to keep them, or discard them with "
+                    f"`{discard(h.repo.work_tree, dirty)}`." if current else None)
             raise DirtyWorkTree(h.repo.work_tree, dirty, hint)
         _, head = h.repo.head()
         if current is None and head != h.tip:
@@ -384,8 +384,9 @@ def _stop_editing(manifest: Manifest) -> str:
         dirty = repo.dirty_files()
         if dirty:
             raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
-                                "with `tutorial save`, or discard them (`git checkout -- .` "
-                                "in the work tree) and run `tutorial abort` again.")
+                                "with `tutorial save`, or discard them "
+                                f"(`{discard(repo.work_tree, dirty)}`) and run `tutorial abort` "
+                                "again.")
         branch_ref = f"refs/heads/{manifest.branch}"
         tip = repo.refs(branch_ref)[branch_ref]
         _, head = repo.head()
