@@ -44,10 +44,12 @@ PUBLISHING = Say("Nothing was published.", "then publish")
 
 
 def state_path(manifest: Manifest, name: str) -> Path:
+    """Where the state file `name` (REWRITE, EDIT) of the project lives."""
     return manifest.root / STATE_DIR / name
 
 
 def read_state(manifest: Manifest, name: str) -> dict[str, Any] | None:
+    """The state file `name`, or None when there is none (or it cannot be read)."""
     try:
         data = json.loads(state_path(manifest, name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -56,6 +58,7 @@ def read_state(manifest: Manifest, name: str) -> dict[str, Any] | None:
 
 
 def write_state(manifest: Manifest, name: str, data: dict[str, Any] | None) -> None:
+    """Replace the state file `name` with `data` at once; None removes it."""
     path = state_path(manifest, name)
     if data is None:
         path.unlink(missing_ok=True)
