@@ -75,7 +75,8 @@ def test_save_with_a_title_or_a_message(tmp_path: Path) -> None:
 
 
 def test_abort_ends_an_edit_without_edits_only(tmp_path: Path) -> None:
-    from tutorial_tools.engine.rewrite import abort, edit, editing
+    from tutorial_tools.engine.ready import editing
+    from tutorial_tools.engine.rewrite import abort, edit
     from tutorial_tools.errors import DirtyWorkTree
 
     src = Repo(tmp_path / "src")

@@ -90,6 +90,74 @@ def test_a_dirty_work_tree_is_refused_before_anything_is_written(
     assert snapshot(root) == before
     code, out, err = tutorial(capsys, root, "build")  # chapters/ and the history agree
     assert code == 0 and "Up to date" in out + err
+    # The hint's way to throw the edits away, run as the author would, lets it go through.
+    discard = f"git -C {root / 'build' / 'repo'} checkout HEAD -- 1a.txt"
+    assert f"`{discard}`" in " ".join(tutorial(capsys, root, *args)[2].split())
+    git(root / "build" / "repo", *discard.split()[3:])
+    code, out, err = tutorial(capsys, root, *args)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("command", [c for c in REWRITES if c != ("undo",)],
+                         ids=lambda c: " ".join(c[:2]))
+def test_a_tag_moved_by_hand_is_refused_before_anything_is_written(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        command: tuple[str, ...]) -> None:
+    """The build at the end of a rewrite would refuse to overwrite the moved tag, with the
+    step files already written: the rewrite refuses first, as `publish` does."""
+    root, repo = project, project / "build" / "repo"
+    if command == ("renumber",):
+        yaml = root / "tutorial.yaml"
+        yaml.write_text(yaml.read_text().replace("number: 2", "number: 3"))
+    git(repo, "tag", "-f", "1a", "2b")
+    before = snapshot(root)
+    args = [str(write_patch(tmp_path)) if a == "PATCH" else a for a in command]
+    code, out, err = tutorial(capsys, root, *args)
+    assert code == 1, out
+    assert f"error: refs in {repo} were moved outside tutorial: 1a" in err
+    assert "Nothing was changed." in err and "`tutorial build --force`" in err
+    assert snapshot(root) == before
+    assert tutorial(capsys, root, "log")[1] == ""  # no operation, not even an interrupted one
+    assert tutorial(capsys, root, "build", "--force")[0] == 0
+    code, _, err = tutorial(capsys, root, *args)
+    assert code == 0, err
+
+
+def test_absorb_refuses_while_a_step_is_being_edited(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tutorial(capsys, project, "edit", "1b")[0] == 0
+    patch = tmp_path / "fix.patch"
+    patch.write_text("--- a/2b.txt\n+++ b/2b.txt\n@@ -1 +1 @@\n-2b\n+2b, fixed\n")
+    before = snapshot(project)
+    for dry_run in ((), ("--dry-run",)):
+        code, _, err = tutorial(capsys, project, "absorb", str(patch), *dry_run)
+        assert code == 1
+        assert "error: step 1b is being edited" in err
+        assert "Nothing was changed. Run `tutorial save` (or `tutorial abort`)" in err
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["edited", "staged"])
+def test_while_editing_the_hints_discard_staged_edits_too(
+        project: Path, capsys: pytest.CaptureFixture[str], staged: bool) -> None:
+    """`edit` of another step and `abort` refuse while the step being edited holds edits;
+    the command they give to throw them away also drops edits already staged."""
+    repo = project / "build" / "repo"
+    assert tutorial(capsys, project, "edit", "1b")[0] == 0
+    (repo / "1a.txt").write_text("uncommitted\n")
+    if staged:
+        git(repo, "add", "1a.txt")
+    discard = f"git -C {repo} checkout HEAD -- 1a.txt"
+    for command in (("edit", "2a"), ("abort",)):
+        code, _, err = tutorial(capsys, project, *command)
+        assert code == 1
+        assert "uncommitted edits that would be overwritten: 1a.txt" in err
+        assert f"`{discard}`" in " ".join(err.split())
+        assert "checkout -- ." not in err
+    git(repo, *discard.split()[3:])
+    assert git(repo, "status", "--porcelain") == ""
+    code, _, err = tutorial(capsys, project, "abort")
+    assert code == 0, err
 
 
 # -- a change that changes nothing records nothing --------------------------------------

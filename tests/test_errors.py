@@ -119,6 +119,55 @@ def _new_file(path: str) -> bytes:
             f"+++ b/{path}\n@@ -0,0 +1 @@\n+owned\n").encode()
 
 
+# -- a missing step file ----------------------------------------------------------------
+
+
+def _commands(hint: str) -> list[str]:
+    """The commands a hint gives, in backquotes."""
+    return hint.split("`")[1::2]
+
+
+@pytest.mark.parametrize("in_git", [True, False], ids=["project-in-git", "no-git"])
+def test_build_with_a_missing_step_file_says_how_to_get_it_back(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        in_git: bool) -> None:
+    step = _step(project, "1b")
+    original = step.read_bytes()
+    rel = step.relative_to(project).as_posix()
+    if in_git:  # the author keeps the project in git, as the README suggests
+        git(project, "init", "-q")
+        git(project, "add", "tutorial.yaml", "chapters")
+        git(project, "commit", "-q", "-m", "The tutorial")
+    step.unlink()
+    before = _snapshot(project)
+    code, err = run_main(capsys, "build")
+    assert code == 1
+    first, hint = err.split("\n", 1)
+    line = (project / "tutorial.yaml").read_text().splitlines().index("      - tag: 1b") + 1
+    assert first == (f"error: {project / 'tutorial.yaml'}:{line}:9: step 1b: its file {rel} "
+                     "is missing")
+    assert "Or drop step 1b: remove it from tutorial.yaml by hand" in hint
+    assert "`tutorial step drop` needs the file" in hint
+    assert "checkout -- chapters/`" not in hint  # no placeholder: the file itself
+    assert _snapshot(project) == before
+    command, drop = _commands(" ".join(hint.split()))
+    assert drop == "tutorial step drop"
+    if in_git:
+        assert command == f"git -C {project} checkout -- {rel}"
+        git(project, *command.split()[3:])
+    else:
+        recovered = tmp_path / "project-recovered"
+        assert command == (f"tutorial import {_built(project)} --into {recovered} "
+                           "--branch main")
+        code, _ = run_main(capsys, *command.split()[1:])
+        assert code == 0
+        (found,) = recovered.glob("chapters/*/1b.patch")
+        found.rename(step)
+    assert step.read_bytes() == original
+    code, err = run_main(capsys, "build")
+    assert code == 0 and err.startswith("Up to date"), err
+
+
 UNSAFE = [
     pytest.param("../x", _new_file("../x"), id="parent"),
     pytest.param("docs/../../x", _new_file("docs/../../x"), id="parent-inside"),

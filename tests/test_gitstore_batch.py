@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import Repo, git
+from tutorial_tools.engine.changes import read_history
 from tutorial_tools.errors import SourceError
 from tutorial_tools.gitstore import EMPTY_TREE, Repository, git_env
 from tutorial_tools.gitstore.difftree import PIPE_SIZE, DiffTree
+from tutorial_tools.gitstore.peel import peel
 
 
 def _history(path: Path, n: int) -> Repo:
@@ -90,3 +92,33 @@ def test_git_may_write_a_mebibyte_of_patches_ahead(tmp_path: Path) -> None:
             assert sum(1 for _ in proc.patches()) == len(trees)
         finally:
             proc.stop()
+
+
+def test_peel_follows_tags_of_tags_for_many_tags_at_once(tmp_path: Path) -> None:
+    src = _history(tmp_path / "src", 40)  # lightweight tags t0 .. t39
+    for i in range(0, 40, 2):  # many annotated tags, and tags of tags of them
+        src.tag(f"a{i}", f"t{i}", annotate=f"annotated {i}\n")
+    src.tag("nested", "a4", annotate="a tag of a tag\n")
+    src.tag("deeper", "nested", annotate="a tag of a tag of a tag\n")
+    src.tag("tree", "t7^{tree}", annotate="a tag of a tree\n")
+    with Repository(src.path) as repo:
+        tags = {r.removeprefix("refs/tags/"): oid for r, oid in repo.refs("refs/tags/").items()}
+        peeled = peel(repo, tags.values())
+        want = {name: git(src.path, "rev-parse", "--verify", f"refs/tags/{name}^{{}}")
+                for name in tags}
+        assert {name: peeled[oid] for name, oid in tags.items()} == want
+        assert peeled[tags["deeper"]] == git(src.path, "rev-parse", "t4")
+        assert peeled[tags["tree"]] == git(src.path, "rev-parse", "t7^{tree}")
+        assert peel(repo, []) == {}
+        # Every tag names the commit it peels to, once; the tag of a tree names no step.
+        history = read_history(repo, "src", src.head(), tags)
+        at = {s.tag: s.commit for s in history.steps}
+        assert at == {name: want[name] for name in tags if name != "tree"}
+        assert [s.tag for s in history.steps][:5] == ["a0", "t0", "t1", "a2", "t2"]
+        assert {s.tag for s in history.steps if s.commit == want["t4"]} == {
+            "a4", "deeper", "nested", "t4"}
+        missing = "0" * 39 + "1"
+        with pytest.raises(SourceError, match=f"object {missing} .*is missing"):
+            peel(repo, [tags["t1"], missing])
+        with pytest.raises(SourceError, match="is not an object id"):
+            peel(repo, [tags["t1"] + "\nHEAD"])

@@ -223,6 +223,7 @@ def test_refuses_while_a_rewrite_is_stopped_or_the_work_tree_has_edits(
     code, _, err = tutorial(capsys, root, "publish")
     assert code == 1 and "uncommitted edits" in err and "README.md" in err
     assert "Nothing was published." in err
+    assert f"(`git -C {built(root)} checkout HEAD -- README.md`)" in " ".join(err.split())
     git(built(root), "checkout", "--", "README.md")
     patch = fix(root, tmp_path, "1b", "app.py", "value = 1\n", "value = 2\n")
     code, _, err = tutorial(capsys, root, "apply", "1b", str(patch))
@@ -231,6 +232,36 @@ def test_refuses_while_a_rewrite_is_stopped_or_the_work_tree_has_edits(
     assert code == 1 and "a rewrite is stopped at step 2a" in err
     assert "tutorial continue" in err
     assert refs_of(remote) == {}
+
+
+def test_refuses_what_a_rewrite_refuses_and_says_so(
+        project: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The checks `publish` shares with the rewrites, each worded for publishing."""
+    root, remote = project
+    repo = built(root)
+    assert tutorial(capsys, root, "edit", "1b")[0] == 0
+    code, _, err = tutorial(capsys, root, "publish")
+    assert code == 1 and "error: step 1b is being edited" in err
+    assert "Nothing was published. Run `tutorial save` (or `tutorial abort`), then publish." \
+        in " ".join(err.split())
+    assert tutorial(capsys, root, "abort")[0] == 0
+    git(repo, "tag", "-f", "1a", "2a")
+    code, _, err = tutorial(capsys, root, "publish")
+    assert code == 1 and f"error: refs in {repo} were moved outside tutorial: 1a" in err
+    assert "Nothing was published." in err and "`tutorial build --force`" in err
+    assert tutorial(capsys, root, "build", "--force")[0] == 0
+    step = next((root / "chapters").glob("*/2b.patch"))
+    step.write_bytes(step.read_bytes().replace(b"+notes\n", b"+notes, edited\n"))
+    code, _, err = tutorial(capsys, root, "publish")
+    assert code == 1
+    assert "error: chapters/ has changes the built history does not have yet (from step 2b)" \
+        in err
+    assert "Nothing was published. Run `tutorial build`, then publish." in " ".join(err.split())
+    assert refs_of(remote) == {}
+    assert tutorial(capsys, root, "build")[0] == 0
+    assert tutorial(capsys, root, "publish")[0] == 0
+    assert refs_of(remote) == refs_of(repo)
 
 
 def test_a_missing_remote_says_how_to_add_one(

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shlex
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -357,9 +358,29 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
             f = manifest.step_file(step)
             if not f.is_file():
                 raise c.fail(node, key, f"step {step.label}: its file "
-                             f"{f.relative_to(manifest.root)} is missing",
-                             "Restore it (e.g. `git checkout -- chapters/`) or remove the step.")
+                             f"{f.relative_to(manifest.root).as_posix()} is missing",
+                             missing_file_hint(manifest, step))
     return manifest
+
+
+def missing_file_hint(manifest: Manifest, step: Step) -> str:
+    """The ways forward when a step's file is gone: restore it (from the project's git
+    history, else from the built history), or take the step out of the manifest."""
+    root = manifest.root
+    rel = manifest.step_file(step).relative_to(root).as_posix()
+    name = f"{step.name}.patch"
+    if any((folder / ".git").exists() for folder in (root, *root.parents)):
+        restore = (f"Restore it from the project's git history: `git -C {shlex.quote(str(root))}"
+                   f" checkout -- {shlex.quote(rel)}`")
+    else:
+        into = root.parent / f"{root.name}-recovered"
+        restore = ("Restore it from a copy of the project, or write it again from the built "
+                   f"history: `tutorial import {shlex.quote(str(manifest.repo_path))} --into "
+                   f"{shlex.quote(str(into))} --branch {shlex.quote(manifest.branch)}` makes "
+                   f"every built step's file, this one as {into}/chapters/*/{name}")
+    return (f"{restore}. Or drop step {step.label}: remove it from {MANIFEST} by hand, if "
+            "no later step needs its change (`tutorial step drop` needs the file, to "
+            "re-merge the steps after it).")
 
 
 def _step_nodes(chapters_node: list[Any]) -> Iterator[tuple[Any, int]]:

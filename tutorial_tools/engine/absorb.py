@@ -19,7 +19,8 @@ from ..patch import FilePatch, PatchSyntaxError, parse_patch
 from ..patch.parse import Hunk, split_hunk, trim_context
 from ..reporter import Reporter
 from .carry import carry
-from .rewrite import RewriteResult, _finish, _open, _require_clean, _require_idle, _resolutions
+from .ready import REWRITING, require_idle
+from .rewrite import RewriteResult, _finish, _open, _require_clean, _resolutions
 from .treepatch import apply_to_tree
 
 
@@ -39,7 +40,7 @@ class AbsorbResult:
 
 def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str,
            dry_run: bool = False) -> AbsorbResult:
-    _require_idle(manifest)
+    require_idle(manifest, REWRITING)
     try:
         files = parse_patch(patch)
     except PatchSyntaxError as e:

@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import HistoryNotBuilt, TutorialError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.merge import Change, raw_changes
-from ..gitstore.objects import split_object
+from ..gitstore.peel import peel
 from ..gitstore.remote import remotes, scratch_repository
 from ..manifest import Manifest
 from . import published
@@ -90,9 +90,10 @@ def read_history(repo: Repository, name: str, tip: str, tags: dict[str, str]) ->
     """The tagged steps on the first-parent chain to `tip`. `tags` map names to objects
     (commits or annotated tags). Untagged commits count as part of the next tagged step;
     those after the last tag are not compared."""
+    peeled = peel(repo, tags.values())
     at: dict[str, list[str]] = {}
     for tag, oid in sorted(tags.items()):
-        at.setdefault(_peel(repo, oid), []).append(tag)
+        at.setdefault(peeled[oid], []).append(tag)
     steps = []
     parent_tree = EMPTY_TREE
     for commit, _, tree in repo.first_parent_chain(tip):
@@ -100,15 +101,6 @@ def read_history(repo: Repository, name: str, tip: str, tags: dict[str, str]) ->
             steps.append(HistoryStep(tag, commit, tree, parent_tree))
             parent_tree = tree
     return History(name, tuple(steps))
-
-
-def _peel(repo: Repository, oid: str) -> str:
-    for _ in range(10):
-        kind, data = repo.read(oid)
-        if kind != b"tag":
-            break
-        oid = split_object(data)[0][0].value.decode()
-    return oid
 
 
 def _from_refs(repo: Repository, name: str, refs: dict[str, str], branch: str) -> History:

@@ -14,9 +14,8 @@ take it back (readers may have fetched already). The project lock is held while 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..errors import DirtyWorkTree, GitError, HistoryNotBuilt, RemoteChanged, TutorialError
+from ..errors import GitError, RemoteChanged, TutorialError
 from ..faults import checkpoint
 from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
@@ -24,7 +23,7 @@ from ..manifest import Manifest
 from . import published
 from .build import built_steps
 from .changes import Changes, between_refs, build_name
-from .status import status
+from .ready import PUBLISHING, open_built, require_clean, require_idle
 
 
 @dataclass(frozen=True)
@@ -74,37 +73,6 @@ def choose_remote(repo: Repository, remote: str | None) -> str:
     return remote
 
 
-def check_ready(manifest: Manifest) -> None:
-    """Refuse to publish anything but a finished, saved, up-to-date build."""
-    st = status(manifest)
-    if not st.built:
-        raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
-    if st.interrupted:
-        raise TutorialError(f"the rewrite `{st.interrupted}` was interrupted",
-                            "Finish it with `tutorial continue`, or go back with `tutorial "
-                            "abort`; then publish.")
-    if st.rewrite:
-        raise TutorialError(f"a rewrite is stopped at step {st.rewrite['step']}",
-                            "Nothing was published. Resolve it and run `tutorial continue` "
-                            "(or `tutorial abort`), then publish.")
-    if st.editing:
-        raise TutorialError(f"step {st.editing} is being edited",
-                            "Nothing was published. Run `tutorial save` (or `tutorial "
-                            "abort`), then publish.")
-    if st.dirty and st.worktree:
-        raise DirtyWorkTree(Path(st.worktree), st.dirty,
-                            "Nothing was published. Fold the edits into a step (`tutorial "
-                            "edit STEP`, then `tutorial save`) or discard them, then publish.")
-    if st.unbuilt or st.missing_files:
-        raise TutorialError("chapters/ has changes the built history does not have yet",
-                            "Nothing was published. Run `tutorial build` first.")
-    if st.moved_tags:
-        names = ", ".join(m.tag for m in st.moved_tags[:8])
-        raise TutorialError(f"refs in {st.repo} were moved outside tutorial: {names}",
-                            "Nothing was published. See `tutorial status`; `tutorial build "
-                            "--force` puts them back where chapters/ says.")
-
-
 def built_refs(manifest: Manifest, repo: Repository) -> dict[str, str]:
     """The branch and every tag as the build made them: what a publish puts on the remote."""
     built = [b for b in built_steps(manifest, repo) if b is not None]
@@ -117,8 +85,11 @@ def built_refs(manifest: Manifest, repo: Repository) -> dict[str, str]:
 def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
             force: bool = False) -> PublishResult:
     """Push what changed since the last publish to REMOTE (see the module's docstring)."""
-    check_ready(manifest)
-    with Repository(manifest.repo_path) as repo:
+    # What a rewrite checks first, worded for publishing: a finished, saved, built history.
+    require_idle(manifest, PUBLISHING)
+    repo, _ = open_built(manifest, PUBLISHING)
+    with repo:
+        require_clean(repo, PUBLISHING)
         name = choose_remote(repo, remote)
         url = remote_url(repo, name)
         wanted = built_refs(manifest, repo)

@@ -15,14 +15,13 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import stepfile
-from ..errors import DirtyWorkTree, HistoryNotBuilt, PatchError, TutorialError
+from ..errors import DirtyWorkTree, PatchError, TutorialError, discard
 from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository
 from ..gitstore.merge import (
@@ -36,18 +35,24 @@ from ..gitstore.objects import split_object
 from ..manifest import Manifest, edited, from_text, load
 from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
-from ..project import STATE_DIR
 from ..reporter import Reporter
-from .build import BuildResult, built_steps, prime, step_files
+from .build import BuildResult, prime, step_files
 from .build import build as run_build
 from .carry import Resolutions, carry
+from .ready import (
+    EDIT,
+    REWRITE,
+    REWRITING,
+    open_built,
+    read_state,
+    require_clean,
+    require_idle,
+    write_state,
+)
 from .treepatch import apply_to_tree
 
 # A new message and/or title for the step being saved: {"message": ..., "title": ...}.
 Reword = dict[str, str | None]
-
-REWRITE = "rewrite.json"
-EDIT = "edit.json"
 
 
 @dataclass(frozen=True)
@@ -85,104 +90,19 @@ class _History:
         return new.get(i - 1, self.trees[i - 1])
 
 
-def _state_path(manifest: Manifest, name: str) -> Path:
-    return manifest.root / STATE_DIR / name
-
-
-def _read_state(manifest: Manifest, name: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(_state_path(manifest, name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _write_state(manifest: Manifest, name: str, data: dict[str, Any] | None) -> None:
-    path = _state_path(manifest, name)
-    if data is None:
-        path.unlink(missing_ok=True)
-        return
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
-def rewrite_in_progress(manifest: Manifest) -> dict[str, Any] | None:
-    """For `status --json`: the stopped rewrite's step, conflicted files and work tree."""
-    state = _read_state(manifest, REWRITE)
-    if state is None:
-        return None
-    return {"step": state["labels"][state["stopped_at"]], "conflicts": state["conflicts"],
-            "worktree": str(manifest.repo_path), "command": state["command"]}
-
-
-def editing(manifest: Manifest) -> str | None:
-    state = _read_state(manifest, EDIT)
-    return str(state["step"]) if state else None
-
-
 def _open(manifest: Manifest) -> _History:
-    if not (manifest.repo_path / ".git").exists():
-        raise HistoryNotBuilt("the history is not built yet", "Run `tutorial build` first.")
-    repo = Repository(manifest.repo_path)
-    built = built_steps(manifest, repo)
-    if any(b is None for b in built) or not built:
-        repo.close()
-        raise TutorialError("chapters/ has changes the built history does not have yet",
-                            "Run `tutorial build` first, then edit.")
-    commits = [b.commit for b in built if b]
+    """The built history, once `ready` found it built from chapters/ as they are."""
+    repo, commits = open_built(manifest, REWRITING)
     trees = [split_object(raw)[0][0].value.decode()
              for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
-    branch_ref = f"refs/heads/{manifest.branch}"
-    current = repo.refs(branch_ref).get(branch_ref)
-    if current != commits[-1]:
-        repo.close()
-        raise TutorialError(f"branch {manifest.branch} in {manifest.repo_path} is not where "
-                            "the last build left it", "Run `tutorial build` (or `tutorial "
-                            "status` to see what moved) first.")
-    return _History(manifest, repo, commits, trees, commits[-1], branch_ref)
-
-
-def _require_idle(manifest: Manifest) -> None:
-    op = OpLog(manifest.root).interrupted()
-    if op is not None:
-        raise TutorialError(f"the rewrite `tutorial {op.command}` (#{op.id}) was interrupted",
-                            "Finish it with `tutorial continue`, or go back with "
-                            "`tutorial abort`.")
-    state = _read_state(manifest, REWRITE)
-    if state is not None:
-        step = state["labels"][state["stopped_at"]]
-        raise TutorialError(f"a rewrite is stopped at step {step} (`{state['command']}`)",
-                            "Resolve it and run `tutorial continue`, or `tutorial abort`.")
+    return _History(manifest, repo, commits, trees, commits[-1],
+                    f"refs/heads/{manifest.branch}")
 
 
 def _require_clean(h: _History) -> None:
-    """Refuse, before anything is written, while the work tree holds edits that the build
-    at the end of a rewrite would overwrite, or is not on the branch."""
-    _refuse_dirty(h.repo)
-    head_ref, _ = h.repo.head({h.branch_ref: h.tip})  # only the name matters here
-    if head_ref != h.branch_ref:
-        raise TutorialError(f"{h.repo.work_tree} is not on branch {h.manifest.branch}",
-                            "Run `tutorial save` or `tutorial abort` if you are editing a step, "
-                            f"or `git -C {h.repo.work_tree} checkout {h.manifest.branch}`.")
-
-
-def _refuse_dirty(repo: Repository) -> None:
-    assert repo.work_tree is not None
-    dirty = repo.dirty_files()
-    if dirty:
-        raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
-                            f"elsewhere or discard them (`git -C {repo.work_tree} checkout -- "
-                            ".`), then run the command again; to fold edits into a step, make "
-                            "them after `tutorial edit STEP` and run `tutorial save`.")
-
-
-def _refuse_dirty_at(manifest: Manifest) -> None:
-    if (manifest.repo_path / ".git").exists():
-        with Repository(manifest.repo_path) as repo:
-            if repo.work_tree is not None:
-                _refuse_dirty(repo)
+    """Refuse, before anything is computed or written, while the work tree holds edits
+    that the build at the end of a rewrite would overwrite, or is not on the branch."""
+    require_clean(h.repo, REWRITING, h.branch_ref)
 
 
 def effective(writes: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
@@ -205,10 +125,7 @@ def effective(writes: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
 def apply_patch(manifest: Manifest, step: str, patch: bytes, reporter: Reporter, *,
                 command: str, dry_run: bool = False) -> RewriteResult:
     """Apply a diff to STEP's tree and carry it through every later step."""
-    _require_idle(manifest)
-    if editing(manifest):
-        raise TutorialError(f"step {editing(manifest)} is being edited",
-                            "Run `tutorial save` first (or `tutorial abort`).")
+    require_idle(manifest, REWRITING)
     h = _open(manifest)
     with h.repo:
         i = h.index(step)
@@ -233,16 +150,16 @@ def apply_patch(manifest: Manifest, step: str, patch: bytes, reporter: Reporter,
 
 def edit(manifest: Manifest, step: str) -> str:
     """Put STEP in the built repository's work tree for editing; returns its path."""
-    _require_idle(manifest)
-    current = _read_state(manifest, EDIT)
+    require_idle(manifest, REWRITING, editing_ok=True)  # editing another step is fine
+    current = read_state(manifest, EDIT)
     h = _open(manifest)
     with h.repo:
         i = h.index(step)
         assert h.repo.work_tree is not None
         dirty = h.repo.dirty_files()
         if dirty:
-            hint = ("Run `tutorial save` to keep them, or discard them with `git checkout -- .` "
-                    "in the work tree." if current else None)
+            hint = ("Run `tutorial save` to keep them, or discard them with "
+                    f"`{discard(h.repo.work_tree, dirty)}`." if current else None)
             raise DirtyWorkTree(h.repo.work_tree, dirty, hint)
         _, head = h.repo.head()
         if current is None and head != h.tip:
@@ -250,7 +167,7 @@ def edit(manifest: Manifest, step: str) -> str:
                                 f"Check out {manifest.branch} there first.")
         h.repo.checkout_tree(head, h.commits[i])
         detach_head(h.repo, h.commits[i])
-        _write_state(manifest, EDIT, {"step": h.labels[i], "commit": h.commits[i],
+        write_state(manifest, EDIT, {"step": h.labels[i], "commit": h.commits[i],
                                       "tip": h.tip})
         return str(h.repo.work_tree)
 
@@ -260,9 +177,9 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
     """Fold the work tree's edits into the step being edited and carry them forward;
     `message` replaces its commit message, `title` its title in the manifest (and its
     subject, when that follows the message template)."""
-    _require_idle(manifest)
+    require_idle(manifest, REWRITING, editing_ok=True)
     reword: Reword | None = {"message": message, "title": title} if message or title else None
-    state = _read_state(manifest, EDIT)
+    state = read_state(manifest, EDIT)
     if state is None:
         raise TutorialError("no step is being edited", "Start with `tutorial edit STEP`.")
     h = _open(manifest)
@@ -281,25 +198,25 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
             return _start(h, i, new_tree, command, reporter, {}, reword, True)
         restore = {"head": h.commits[i], "tree": new_tree}
         # Recorded before the work tree leaves the edits: a crash from here on loses nothing.
-        _write_state(manifest, EDIT, {**state, "tree": new_tree})
+        write_state(manifest, EDIT, {**state, "tree": new_tree})
         reset_worktree(h.repo, h.trees[-1], held=new_tree)  # the edits are safe in `new_tree`
         attach_head(h.repo, h.branch_ref)
         result = _start(h, i, new_tree, command, reporter, restore, reword, False)
         if result.status == "unchanged":
-            _write_state(manifest, EDIT, None)
+            write_state(manifest, EDIT, None)
         return result
 
 
 def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
     """Take the resolved work tree as the stopped step and carry on."""
-    state = _read_state(manifest, REWRITE)
+    state = read_state(manifest, REWRITE)
     log = OpLog(manifest.root)
     op = log.interrupted()
     if op is not None:  # killed while writing: roll forward
         log.replay(op)
         result = run_build(load(manifest.path), reporter, force=True)
-        _write_state(manifest, REWRITE, None)
-        _write_state(manifest, EDIT, None)
+        write_state(manifest, REWRITE, None)
+        write_state(manifest, EDIT, None)
         log.finish(op, result.tip)
         return RewriteResult("done", op.steps, build=result, worktree=str(result.repo))
     if state is None:
@@ -336,7 +253,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         for path_hex, key in state["pending"]:
             resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
         resolutions.save()
-        _write_state(manifest, REWRITE, {**state, "resolved": resolved, "held": held})
+        write_state(manifest, REWRITE, {**state, "resolved": resolved, "held": held})
         reset_worktree(h.repo, h.trees[-1], held=held)
         known = {int(k): v for k, v in state["trees"].items()}
         known[stopped] = resolved
@@ -347,19 +264,19 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
 def abort(manifest: Manifest, reporter: Reporter) -> str:
     """Put everything back as it was before the stopped (or interrupted) rewrite began, or
     before `tutorial edit`; returns what it undid, for people."""
-    state = _read_state(manifest, REWRITE)
+    state = read_state(manifest, REWRITE)
     log = OpLog(manifest.root)
     op = log.interrupted()
     if op is not None:  # killed while writing: roll back
         log.restore(op)
         run_build(load(manifest.path), reporter, force=True)
-        _write_state(manifest, REWRITE, None)
-        edit_state = _read_state(manifest, EDIT)
+        write_state(manifest, REWRITE, None)
+        edit_state = read_state(manifest, EDIT)
         if edit_state is not None and "tree" in edit_state:  # a `save`: its edits return
             _back_to_editing(manifest, edit_state["commit"], edit_state["tree"])
         steps = ", ".join(op.steps[:3]) + (" ..." if len(op.steps) > 3 else "")
         return f"the interrupted rewrite #{op.id} ({steps})"
-    if state is None and _read_state(manifest, EDIT) is not None:
+    if state is None and read_state(manifest, EDIT) is not None:
         return _stop_editing(manifest)
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
@@ -370,28 +287,29 @@ def abort(manifest: Manifest, reporter: Reporter) -> str:
         with Repository(manifest.repo_path) as repo:
             reset_worktree(repo, state["old_tip_tree"])
             attach_head(repo, f"refs/heads/{manifest.branch}")
-    _write_state(manifest, REWRITE, None)
+    write_state(manifest, REWRITE, None)
     return f"the rewrite stopped at {state['labels'][state['stopped_at']]}"
 
 
 def _stop_editing(manifest: Manifest) -> str:
     """`abort` during `tutorial edit`: the work tree back at the last step, as before `edit`.
     Refuses while it holds edits, which that would lose."""
-    state = _read_state(manifest, EDIT)
+    state = read_state(manifest, EDIT)
     assert state is not None
     with Repository(manifest.repo_path) as repo:
         assert repo.work_tree is not None
         dirty = repo.dirty_files()
         if dirty:
             raise DirtyWorkTree(repo.work_tree, dirty, "Nothing was changed. Keep the edits "
-                                "with `tutorial save`, or discard them (`git checkout -- .` "
-                                "in the work tree) and run `tutorial abort` again.")
+                                "with `tutorial save`, or discard them "
+                                f"(`{discard(repo.work_tree, dirty)}`) and run `tutorial abort` "
+                                "again.")
         branch_ref = f"refs/heads/{manifest.branch}"
         tip = repo.refs(branch_ref)[branch_ref]
         _, head = repo.head()
         repo.checkout_tree(head, tip)
         attach_head(repo, branch_ref)
-    _write_state(manifest, EDIT, None)
+    write_state(manifest, EDIT, None)
     return f"the edit of step {state['step']}"
 
 
@@ -402,9 +320,9 @@ def _back_to_editing(manifest: Manifest, commit: str, tree: str) -> None:
         reset_worktree(repo, tree)
         detach_head(repo, commit)
         repo.git("read-tree", commit)
-    state = _read_state(manifest, EDIT)
+    state = read_state(manifest, EDIT)
     if state is not None:
-        _write_state(manifest, EDIT, {k: v for k, v in state.items() if k != "tree"})
+        write_state(manifest, EDIT, {k: v for k, v in state.items() if k != "tree"})
 
 
 @dataclass(frozen=True)
@@ -420,12 +338,12 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
 
     Refuses, changing nothing, while a file it would put back differs from what the
     operation left (edited by hand since), unless `force`."""
-    _require_idle(manifest)
-    if editing(manifest):
-        raise TutorialError("a step is being edited", "Run `tutorial save` or discard first.")
+    require_idle(manifest, REWRITING)
     log = OpLog(manifest.root)
     op = log.last_undoable()
-    _refuse_dirty_at(manifest)
+    if (manifest.repo_path / ".git").exists():  # the build at the end would overwrite edits
+        with Repository(manifest.repo_path) as repo:
+            require_clean(repo, REWRITING)
     drifted = log.drifted(op)
     if drifted and not force:
         shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more"
@@ -493,7 +411,7 @@ def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
         c = carried.conflict
         h.repo.flush()
         move_worktree(h.repo, h.trees[-1], c.tree)
-        _write_state(h.manifest, REWRITE, {
+        write_state(h.manifest, REWRITE, {
             "command": command, "labels": h.labels, "start": start, "stopped_at": c.index,
             "trees": {str(k): v for k, v in carried.trees.items() if k < c.index},
             "conflict_tree": c.tree, "conflicts": list(c.paths), "sides": list(c.sides),
@@ -549,8 +467,8 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
         if h.labels[start] not in changed:
             changed.insert(0, h.labels[start])
     if not writes:
-        _write_state(h.manifest, REWRITE, None)
-        _write_state(h.manifest, EDIT, None)
+        write_state(h.manifest, REWRITE, None)
+        write_state(h.manifest, EDIT, None)
         return RewriteResult("unchanged", reused=reused)
     checkpoint("rewrite:computed")
     result = publish(h.manifest, h.repo, h.tip, command, changed, writes, reporter, trees,
@@ -603,8 +521,12 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     `records` are step files among `writes` as the rewrite made them (not parsed again).
     """
     branch_ref = f"refs/heads/{manifest.branch}"
+    # Asked again, not taken from the check before the rewrite: carrying a change through
+    # hundreds of steps takes seconds, in which an editor may save into the work tree. The
+    # build would then refuse with the step files already written (an interrupted rewrite);
+    # refused here, nothing is written.
     if repo.work_tree is not None and repo.head({branch_ref: tip})[0] == branch_ref:
-        _refuse_dirty(repo)  # the build would stop there, with the files written
+        require_clean(repo, REWRITING)
     log = OpLog(manifest.root)
     op = log.begin(command, steps, writes, tip)
     repo.update_refs([RefUpdate(f"refs/tutorial/backup/{op.id}", tip, None)])
@@ -630,8 +552,8 @@ def publish(manifest: Manifest, repo: Repository, tip: str, command: str,
     result = run_build(new_manifest, reporter)
     # Until the refs have moved, a stopped rewrite's or an edit's state stays: `abort` of
     # an interrupted `save` gives the edits back from it.
-    _write_state(manifest, REWRITE, None)
-    _write_state(manifest, EDIT, None)
+    write_state(manifest, REWRITE, None)
+    write_state(manifest, EDIT, None)
     log.finish(op, result.tip)
     return result
 

@@ -17,7 +17,8 @@ from ..errors import TutorialError
 from ..manifest import Manifest, Step, edited, from_text, render_message, tag_problem
 from ..reporter import Reporter
 from .build import BuildResult
-from .rewrite import _open, _require_clean, _require_idle, editing, effective, publish
+from .ready import REWRITING, require_idle
+from .rewrite import _open, _require_clean, effective, publish
 
 _NUMBERED = re.compile(r"^(\d+)([a-z]+)$")
 
@@ -87,9 +88,7 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
     """Apply `changes` (label -> new tag, new title) to the manifest; step files and
     subjects follow. `resubject`: every step without a `message:` of its own gets the
     template's subject, whatever its commit says now."""
-    _require_idle(manifest)
-    if editing(manifest):
-        raise TutorialError("a step is being edited", "Run `tutorial save` first.")
+    require_idle(manifest, REWRITING)
     labels = [s.label for s in manifest.steps]
 
     def change(data: Any) -> None:
@@ -251,9 +250,7 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
     from .rewrite import _resolutions
     from .treepatch import apply_to_tree
 
-    _require_idle(manifest)
-    if editing(manifest):
-        raise TutorialError("a step is being edited", "Run `tutorial save` first.")
+    require_idle(manifest, REWRITING)
     text = edited(manifest.path, change)
     new_manifest = from_text(manifest.path, text)
     new_steps = new_manifest.steps

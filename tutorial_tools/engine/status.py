@@ -12,7 +12,7 @@ from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
 from .build import built_steps, owned_refs
-from .rewrite import editing, rewrite_in_progress
+from .ready import editing, rewrite_in_progress
 
 
 @dataclass(frozen=True)
