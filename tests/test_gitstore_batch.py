@@ -13,7 +13,6 @@ from tutorial_tools.engine.changes import read_history
 from tutorial_tools.errors import SourceError
 from tutorial_tools.gitstore import EMPTY_TREE, Repository, git_env
 from tutorial_tools.gitstore.difftree import PIPE_SIZE, DiffTree
-from tutorial_tools.gitstore.peel import peel
 
 
 def _history(path: Path, n: int) -> Repo:
@@ -103,13 +102,13 @@ def test_peel_follows_tags_of_tags_for_many_tags_at_once(tmp_path: Path) -> None
     src.tag("tree", "t7^{tree}", annotate="a tag of a tree\n")
     with Repository(src.path) as repo:
         tags = {r.removeprefix("refs/tags/"): oid for r, oid in repo.refs("refs/tags/").items()}
-        peeled = peel(repo, tags.values())
+        peeled = repo.peel(tags.values())
         want = {name: git(src.path, "rev-parse", "--verify", f"refs/tags/{name}^{{}}")
                 for name in tags}
         assert {name: peeled[oid] for name, oid in tags.items()} == want
         assert peeled[tags["deeper"]] == git(src.path, "rev-parse", "t4")
         assert peeled[tags["tree"]] == git(src.path, "rev-parse", "t7^{tree}")
-        assert peel(repo, []) == {}
+        assert repo.peel([]) == {}
         # Every tag names the commit it peels to, once; the tag of a tree names no step.
         history = read_history(repo, "src", src.head(), tags)
         at = {s.tag: s.commit for s in history.steps}
@@ -119,6 +118,6 @@ def test_peel_follows_tags_of_tags_for_many_tags_at_once(tmp_path: Path) -> None
             "a4", "deeper", "nested", "t4"}
         missing = "0" * 39 + "1"
         with pytest.raises(SourceError, match=f"object {missing} .*is missing"):
-            peel(repo, [tags["t1"], missing])
+            repo.peel([tags["t1"], missing])
         with pytest.raises(SourceError, match="is not an object id"):
-            peel(repo, [tags["t1"] + "\nHEAD"])
+            repo.peel([tags["t1"] + "\nHEAD"])

@@ -733,3 +733,21 @@ def test_tag_object_whose_name_differs_from_its_ref(tmp_path: Path) -> None:
     rt = round_trip(src.path, tmp_path)
     assert git_bytes(rt.repo, "cat-file", "tag", "1a") == git_bytes(src.path, "cat-file",
                                                                      "tag", "1a")
+
+
+def test_tag_of_a_tag_is_a_step_kept_as_a_lightweight_tag(tmp_path: Path) -> None:
+    src = Repo(tmp_path / "src")
+    src.write("a.txt", "a\n")
+    src.commit("one", tag="1a")
+    src.write("a.txt", "b\n")
+    src.commit("two")
+    src.tag("inner", annotate="the tag the step's tag names\n")
+    src.tag("1b", "inner", annotate="a tag of a tag\n")
+    git(src.path, "tag", "-d", "inner")
+    rt = round_trip(src.path, tmp_path)
+    assert [s.tag for s in rt.manifest.steps] == ["1a", "1b"]
+    assert rt.imported.stray_tags == ()
+    assert rt.import_log.warnings == ["tag 1b is a tag of a tag: kept as a lightweight tag"]
+    assert rt.built.tip == src.head()
+    assert git(rt.repo, "rev-parse", "refs/tags/1b") == src.head()
+    assert git(rt.repo, "cat-file", "-t", "refs/tags/1b") == "commit"

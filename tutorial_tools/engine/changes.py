@@ -26,7 +26,6 @@ from pathlib import Path
 from ..errors import HistoryNotBuilt, TutorialError
 from ..gitstore import EMPTY_TREE, Repository
 from ..gitstore.merge import Change, raw_changes
-from ..gitstore.peel import peel
 from ..gitstore.remote import remotes, scratch_repository
 from ..manifest import Manifest
 from . import published
@@ -90,7 +89,7 @@ def read_history(repo: Repository, name: str, tip: str, tags: dict[str, str]) ->
     """The tagged steps on the first-parent chain to `tip`. `tags` map names to objects
     (commits or annotated tags). Untagged commits count as part of the next tagged step;
     those after the last tag are not compared."""
-    peeled = peel(repo, tags.values())
+    peeled = repo.peel(tags.values())
     at: dict[str, list[str]] = {}
     for tag, oid in sorted(tags.items()):
         at.setdefault(peeled[oid], []).append(tag)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +38,7 @@ _INHERITED = (
     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_COMMON_DIR",
     "GIT_QUARANTINE_PATH",
 )
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def git_env() -> dict[str, str]:
@@ -268,19 +270,49 @@ class Repository:
         return {ref: oid for oid, ref in (line.split(" ", 1) for line in out.decode().splitlines())}
 
     def peeled_refs(self, *prefixes: str) -> dict[str, tuple[str, str]]:
-        """Each ref under `prefixes` mapped to (the object it names, the object that peels
-        to: the same id unless it names an annotated tag), in one process."""
-        out = self.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)",
+        """Each ref under `prefixes` mapped to (the object it names, the object it peels to:
+        the same id unless it names an annotated tag; tags of tags are followed through)."""
+        out = self.git("for-each-ref",
+                       "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(*objecttype)",
                        *prefixes)
-        refs = {}
+        refs, nested = {}, []
         for line in out.split(b"\n"):
             if line:
-                ref, oid, peeled = line.decode().split("\0")
+                ref, oid, peeled, kind = line.decode().split("\0")
                 refs[ref] = (oid, peeled or oid)
+                if kind == "tag":  # for-each-ref peels one level only
+                    nested.append(ref)
+        if nested:
+            deeper = self.peel(refs[ref][1] for ref in nested)
+            refs.update({ref: (refs[ref][0], deeper[refs[ref][1]]) for ref in nested})
         return refs
 
+    def peel(self, oids: Iterable[str]) -> dict[str, str]:
+        """Each of `oids` mapped to the object it names once every tag on the way is followed
+        (tags of tags included; a commit, tree or blob maps to itself): one `cat-file` for all.
+
+        The objects must be stored (as every ref's target is), not only added by `write`.
+        """
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return {}
+        for oid in wanted:  # one id per line: anything else would shift the answers
+            if not _OBJECT_ID.fullmatch(oid):
+                raise SourceError(f"{oid!r} is not an object id (in {self.git_dir})")
+        # `<id>^{}` asks git to peel: it follows tags to whatever is not one, at any depth.
+        out = self.git("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                       input="".join(f"{oid}^{{}}\n" for oid in wanted).encode())
+        peeled = {}
+        for oid, line in zip(wanted, out.decode().splitlines(), strict=True):
+            name, _, kind = line.rpartition(" ")
+            if kind in ("missing", "ambiguous") or not _OBJECT_ID.fullmatch(name):
+                raise SourceError(f"object {oid} (or an object its tags name) is missing from "
+                                  f"{self.git_dir}")
+            peeled[oid] = name
+        return peeled
+
     def peeled_tags(self) -> dict[str, tuple[str, str]]:
-        """Each tag name mapped to (the object it names, the commit it peels to)."""
+        """Each tag name mapped to (the object it names, the object it peels to)."""
         return {ref.removeprefix("refs/tags/"): named
                 for ref, named in self.peeled_refs("refs/tags/").items()}
 
