@@ -60,7 +60,7 @@ from tutorial_tools.render import (
     load_step_diffs,
     render_diff,
 )
-from tutorial_tools.render.highlight import highlight, split_lines
+from tutorial_tools.render.highlight import forget_highlighting, highlight, split_lines
 
 BASELINE = "baseline: patch highlighted with DiffLexer"
 PER_HUNK = "per-hunk highlighting"
@@ -75,7 +75,7 @@ def timed(repeat: int, fn: Callable[[], object]) -> list[tuple[float, float]]:
     """(wall, CPU) seconds of each run; each starts with no blob highlighted yet."""
     runs = []
     for _ in range(repeat):
-        diffview.forget_highlighting()
+        forget_highlighting()
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
         runs.append((time.perf_counter() - t0, time.process_time() - c0))

@@ -113,6 +113,35 @@ def test_a_file_replaced_by_a_symlink_is_one_entry(history: History, step: StepD
     assert "file \u2192 symlink" in html and "mode 100644" not in html
 
 
+def test_a_type_change_is_large_by_the_lines_of_both_halves(tmp_path: Path) -> None:
+    """A file replaced by a symlink (or a submodule) is a deletion and an addition in git's
+    patch: whether it is large counts their lines together, as for any other file, so the
+    site's `collapse_lines` (which re-applies the rule) agrees with the default."""
+    src = Repo(tmp_path / "src")
+    src.write("long.txt", "".join(f"line {n}\n" for n in range(400)))
+    src.write("short.txt", "".join(f"line {n}\n" for n in range(399)))
+    src.write("data.txt", "".join(f"line {n}\n" for n in range(400)))
+    src.commit("one")
+    for name in ("long.txt", "short.txt"):
+        (src.path / name).unlink()
+        (src.path / name).symlink_to("data.txt")
+    src.write("data.txt", bytes(range(256)) * 4)  # text -> binary
+    src.commit("two")
+    old, new = (git(src.path, "rev-parse", f"{c}^{{tree}}") for c in ("HEAD~", "HEAD"))
+    with Repository(src.path) as repo:
+        diffs = [load_step_diff(repo, old, new), load_step_diff(repo, old, new, large_lines=400)]
+        lower = load_step_diff(repo, old, new, large_lines=399)
+    for diff in diffs:
+        files = {f.path: f for f in diff.files}
+        assert (files["long.txt"].additions, files["long.txt"].deletions) == (1, 400)
+        assert files["long.txt"].symlink and files["long.txt"].status == "modified"
+        assert {p: f.large for p, f in files.items()} == {
+            "long.txt": True, "short.txt": False, "data.txt": False}
+        assert files["data.txt"].binary
+    assert {f.path: f.large for f in lower.files} == {
+        "long.txt": True, "short.txt": True, "data.txt": False}
+
+
 def test_binary_sizes(step: StepDiff) -> None:
     logo = step.files[_file(step, "logo.png")]
     assert (logo.old_size, logo.new_size) == (len(PNG_OLD), len(PNG_NEW))

@@ -360,3 +360,25 @@ def test_hostile_tags_are_shown_as_text(tmp_path: Path) -> None:
     assert f"Step {html.escape(tags[1], quote=False)}: One</h1>" in step
     assert 'href="../steps/title--script-alert-1---script--x--y/">it</a>' in pages[
         "01-one/index.html"]
+
+
+def test_collapse_lines_applies_the_renderers_rule_to_a_type_change(tmp_path: Path) -> None:
+    """A 400-line file replaced by a symlink changes 401 lines: collapsed by default, and
+    with `collapse_lines: 400` too (the site's threshold goes through the same rule)."""
+    src = Repo(tmp_path / "src")
+    src.write("long.txt", "".join(f"line {n}\n" for n in range(400)))
+    src.write("short.txt", "one\n")
+    src.commit("Chapter 1: Start (1a)", tag="1a")
+    (src.path / "long.txt").unlink()
+    (src.path / "long.txt").symlink_to("short.txt")
+    src.commit("Chapter 1: Start (1b)", tag="1b")
+    root = import_and_build(src, tmp_path / "project")
+    opened = {}
+    for options in ("", "      collapse_lines: 400", "      collapse_lines: 500"):
+        write_mkdocs(root, options=options)
+        page = build_site(root).page("steps/1b/index.html")
+        found = re.search(r'<details class="tt-dfile tt-modified" id="d-0"( open)?>', page)
+        assert found is not None and "file \u2192 symlink" in page
+        opened[options] = found[1] is not None
+    assert opened == {"": False, "      collapse_lines: 400": False,
+                      "      collapse_lines: 500": True}

@@ -4,10 +4,14 @@ renders again only the steps whose trees it changed."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pygments
 import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
 
 from testing.cli import run_main
 from testing.site import build_site, make_site_project, write_mkdocs
@@ -101,3 +105,81 @@ def test_directives_reuse_the_diffs_the_step_pages_read(tmp_path: Path,
     assert site.plugin.stats.rendered == ["1a", "1b", "2a", "2b", "2c"]
     assert loaded == []
     assert site.page("01-the-app/index.html").count('class="tt-diff') >= 2
+
+
+def _age(folder: Path, days: float) -> None:
+    """Make every file under `folder` look `days` old."""
+    when = time.time() - days * 86400
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (when, when))
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_build_prunes_old_entries_it_did_not_use_and_keeps_the_rest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_site_project(tmp_path, steps=3)  # ... 2e 2f
+    write_mkdocs(root)
+    build_site(root)
+    cache = root / CACHE_DIR
+    # Files the cache did not make, in and beside it, are never removed.
+    (cache / "notes.txt").write_text("mine\n")
+    (cache / "steps" / "mine").mkdir()
+    (cache / "steps" / "mine" / "a.html").write_text("mine\n")
+    (root / ".tutorial" / "other.txt").write_text("mine\n")
+    before = _files(cache)
+    _age(root / ".tutorial", 30)
+    (cache / "pruned").touch()  # pruned just now: an unchanged build does not walk
+
+    again = build_site(root)
+    assert again.plugin.stats.rendered == [] and _files(cache) == before
+
+    (tmp_path / "fix.diff").write_bytes(FIX)
+    code, _, err = run_main(capsys, "--project", str(root), "apply", "2e",
+                            str(tmp_path / "fix.diff"))
+    assert code == 0, err
+    young = cache / "files" / "ab" / "ab-young.json"  # unused, but written an hour ago
+    young.parent.mkdir(parents=True, exist_ok=True)
+    young.write_text("{}")
+    os.utime(young, (time.time() - 3600, time.time() - 3600))
+    fixed = build_site(root)
+    assert fixed.plugin.stats.rendered == ["2e", "2f"]
+    after = _files(cache)
+    gone = before - after
+    # The old 2e and 2f: their diffs (HTML and counts) and their downloads (zip, patch).
+    assert len(gone) == 8
+    assert sum(name.endswith(("-2e.zip", "-2f.zip", "-2e.patch", "-2f.patch"))
+               for name in gone) == 4
+    assert {"notes.txt", "steps/mine/a.html", "files/ab/ab-young.json"} <= after
+    assert (root / ".tutorial" / "other.txt").is_file()
+    # What the build used is kept, and counts as new again.
+    assert all(os.path.getmtime(cache / name) > time.time() - 86400
+               for name in after - {"notes.txt", "steps/mine/a.html"})
+    last = build_site(root).plugin.stats
+    assert last.rendered == [] and last.downloads_made == 0
+
+
+def test_cache_days_and_a_dirty_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cache_days: 0` keeps only what the build used; a `--dirty` build, which skips
+    the narratives it thinks unchanged (and so their fragments), prunes nothing."""
+    root = make_site_project(tmp_path)
+    write_mkdocs(root, options="      cache_days: 0")
+    build_site(root)
+    cache = root / CACHE_DIR
+    narrative = {name for name in _files(cache) if name.startswith("files/")}
+    assert narrative  # the chapter's ::diff{step=.. file=..} and ::file fragments
+    (tmp_path / "fix.diff").write_bytes(FIX)
+    code, _, err = run_main(capsys, "--project", str(root), "apply", "2c",
+                            str(tmp_path / "fix.diff"))
+    assert code == 0, err
+    before = _files(cache)
+    build(load_config(str(root / "mkdocs.yml")), dirty=True)  # strict fails a dirty build
+    assert before - {"pruned"} <= _files(cache)  # the next build is to prune
+    build_site(root)
+    gone = before - _files(cache)
+    assert narrative.isdisjoint(gone)
+    assert len(gone) == 4  # the old 2c: its HTML and counts, its zip and patch
+    assert sum(name.endswith(("-2c.zip", "-2c.patch")) for name in gone) == 2

@@ -210,6 +210,68 @@ def test_cache_lives_in_the_built_repository(project: Path, runs: Path) -> None:
     assert git(project / "build" / "repo", "status", "--porcelain", "--ignored") == ""
 
 
+def test_old_passes_of_trees_no_step_has_are_forgotten(project: Path, runs: Path) -> None:
+    verify(load(project), Recorder())
+    state = project / "build" / "repo" / ".git" / "tutorial" / "verify"
+    data = json.loads((state / "results.json").read_text())
+    long_ago = "2001-01-01T00:00:00"
+    for hit in data["passed"].values():
+        hit["at"] = long_ago  # current trees: kept however old
+    data["passed"]["old"] = {"step": "9z", "tree": "0" * 40, "seconds": 1.0, "at": long_ago}
+    data["passed"]["older"] = {"step": "9y", "seconds": 1.0, "at": long_ago}  # no tree
+    data["passed"]["recent"] = {"step": "9x", "tree": "1" * 40, "seconds": 1.0,
+                                "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (state / "results.json").write_text(json.dumps(data))
+    verify(load(project), Recorder())  # nothing ran: nothing written
+    assert len(json.loads((state / "results.json").read_text())["passed"]) == 8
+    edit_step_file(project, "3a", b"+read me", b"+read me twice")
+    build(project)
+    verify(load(project), Recorder())
+    assert ran(runs) == [*LABELS, "3a"]
+    kept = json.loads((state / "results.json").read_text())["passed"]
+    assert "old" not in kept and "older" not in kept and "recent" in kept
+    # 1a..2b (old, of trees steps have), the new 3a; not the old 3a (an old tree now).
+    assert sorted(hit["step"] for hit in kept.values()) == sorted([*LABELS, "9x"])
+    assert sum(hit["at"] == long_ago for hit in kept.values()) == 4
+
+
+def test_environments_no_step_uses_are_removed_but_the_latest_few(
+        tmp_path: Path) -> None:
+    root = make_project(tmp_path, [("1a", {"requirements.txt": "flask==1\n"}),
+                                   ("1b", {"requirements.txt": "flask==2\n"})])
+    envs = root / "build" / "repo" / ".git" / "tutorial" / "verify" / "envs"
+    logs = envs.parent / "logs"
+    setup = 'echo {} > "$TUTORIAL_ENV/made"'
+    made: list[set[str]] = []
+    for n in range(5):  # each setup command: two more environments
+        configure(root, top={"test": 'test -f "$TUTORIAL_ENV/made"', "setup": setup.format(n),
+                             "setup_files": ["requirements.txt"]})
+        before = {p.name for p in envs.iterdir() if p.is_dir()} if envs.exists() else set()
+        if n == 0:
+            # Not the tool's: never removed, however unused.
+            logs.mkdir(parents=True)
+            (logs / "gone.log").write_text("a step the manifest no longer has\n")
+            (logs / "notes.txt").write_text("mine\n")
+            envs.mkdir(parents=True)
+            (envs / "notes.txt").write_text("mine\n")
+            (envs / "0123456789abcdefg").mkdir()
+        result = verify(load(root), Recorder(), jobs=1)
+        assert result.setups == 2 and result.count(PASSED) == 2
+        now = {p.name for p in envs.iterdir() if p.is_dir()} - {"0123456789abcdefg"}
+        made.append(now - before)
+        for p in envs.glob("*.ready"):  # the order of last use, beyond the clock's grain
+            if p.stem in made[-1]:
+                os.utime(p, (time.time() + n, time.time() + n))
+    # The two environments in use, then the three used last (of the run before).
+    assert len(now) == 5 and made[4] < now
+    assert len(now & made[3]) == 2 and len(now & made[2]) == 1
+    assert not now & (made[0] | made[1])
+    assert sorted(p.name for p in envs.iterdir() if not p.is_dir()) == sorted(
+        ["notes.txt"] + [f"{key}{suffix}" for key in now for suffix in (".lock", ".ready")])
+    assert (envs / "0123456789abcdefg").is_dir()
+    assert sorted(p.name for p in logs.iterdir()) == ["1a.log", "1b.log", "notes.txt"]
+
+
 # -- failures -----------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -129,12 +130,30 @@ class SetupFailed(Exception):
         self.message = message
 
 
+def remove_tree(path: Path) -> None:
+    """Delete a folder, even where a command made folders in it read-only (a Go module
+    cache does)."""
+    def retry(func: Callable[..., object], name: str, exc: object) -> None:
+        with suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            func(name)
+
+    shutil.rmtree(path, onerror=retry)
+    shutil.rmtree(path, ignore_errors=True)  # what even that could not delete is left
+
+
+_ENV_NAME = re.compile(r"([0-9a-f]{16})(\.ready|\.lock)?")  # what `Environments` writes
+
+
 class Environments:
     """The environments under `root`, each built once per distinct `EnvSpec`.
 
     One lock per environment, held by threads (a per-key `threading.Lock`) and by
     processes (`flock` on `<key>.lock`), so steps that share an environment wait for the
-    first to build it. `<key>.ready` marks a finished one: it is reused across runs.
+    first to build it. `<key>.ready` marks a finished one: it is reused across runs, and
+    its time is that of its last use (`prune` keeps the most recently used).
     """
 
     def __init__(self, root: Path) -> None:
@@ -170,6 +189,8 @@ class Environments:
             if key in self._failed:
                 raise SetupFailed(self._failed[key])
             if ready.is_file():
+                with suppress(OSError):
+                    os.utime(ready)  # used now
                 return False
             shutil.rmtree(path, ignore_errors=True)  # what a killed setup left
             path.mkdir(parents=True)
@@ -188,3 +209,41 @@ class Environments:
             if outcome.exit_code is not None or outcome.timed_out:
                 self._failed[key] = why
             raise SetupFailed(why)
+
+    def prune(self, keep: set[str], recent: int) -> list[str]:
+        """Remove the environments whose key is not in `keep`, but the `recent` most
+        recently used of them; return the keys removed. Only names this class writes are
+        touched, and an environment another process holds locked is left alone."""
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return []
+        last_use: dict[str, float] = {}
+        for name in names:
+            found = _ENV_NAME.fullmatch(name)
+            if found is None or found[1] in keep:
+                continue
+            when = 0.0
+            if found[2] == ".ready":
+                with suppress(OSError):
+                    when = (self.root / name).stat().st_mtime
+            last_use[found[1]] = max(last_use.get(found[1], 0.0), when)
+        unused = sorted(last_use, key=lambda key: last_use[key], reverse=True)
+        removed = []
+        for key in unused[recent:]:
+            if self._remove(key):
+                removed.append(key)
+        return removed
+
+    def _remove(self, key: str) -> bool:
+        """Delete one environment, unless a process holds its lock."""
+        lock_path = self.root / f"{key}.lock"
+        try:
+            with open(lock_path, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while it is in use
+                (self.root / f"{key}.ready").unlink(missing_ok=True)  # first: never half-used
+                remove_tree(self.root / key)
+                lock_path.unlink()
+        except OSError:
+            return False
+        return True

@@ -5,36 +5,41 @@ tree) and its test command runs there through `/bin/sh -c`, with a time limit, i
 parallel. A pass is remembered under (tree, command, setup inputs), so a second run with
 nothing changed runs nothing, and after a fix at step k only the steps whose trees
 changed run again. The cache, the environments and the logs live in the built
-repository's git directory (`<repo>/.git/tutorial/verify/`).
+repository's git directory (`<repo>/.git/tutorial/verify/`), and are pruned after each
+run (see verified.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from ..errors import GitError, TutorialError
 from ..gitstore import Repository, git_env
 from ..manifest import Manifest, Step
-from ..reporter import Reporter, status_progress
-from .build import built_steps, state_dir
-from .runner import Environments, EnvSpec, Outcome, Processes, SetupFailed, run_shell
+from ..reporter import Reporter, count, status_progress
+from .build import BuiltStep, built_steps, state_dir
+from .runner import (
+    Environments,
+    EnvSpec,
+    Outcome,
+    Processes,
+    SetupFailed,
+    remove_tree,
+    run_shell,
+)
+from .verified import AT, InUse, load_results, prune, save_results
 
 DEFAULT_TIMEOUT = 600.0  # seconds, when neither the manifest nor --timeout says
 TAIL_LINES = 20
-CACHE_VERSION = 1
-_KEPT_RESULTS = 20_000  # passes remembered; the oldest go first
 
 # Statuses of a step's result.
 PASSED, FAILED, TIMED_OUT, ERROR = "passed", "failed", "timed out", "error"
@@ -145,9 +150,9 @@ def verify(manifest: Manifest, reporter: Reporter, *, steps: Sequence[str] = (),
         raise TutorialError(f"no built history in {path}", "Run `tutorial build` first.")
     jobs = jobs or os.cpu_count() or 1
     with Repository(path) as repo:
-        plan, results = _plan(manifest, repo, selected, command, timeout)
+        plan, results, in_use = _plan(manifest, repo, selected, command, timeout)
         where = verify_dir(repo)
-        cache = _load_cache(where) if use_cache else {}
+        cache = load_results(where) if use_cache else {}
         todo = []
         for job in plan:
             hit = cache.get(job.key)
@@ -158,15 +163,21 @@ def verify(manifest: Manifest, reporter: Reporter, *, steps: Sequence[str] = (),
             results[job.step.name] = StepResult(
                 job.step, CACHED, job.command, job.tree, 0, float(hit.get("seconds", 0.0)),
                 log if log.is_file() else None)
-        run = _Run(repo, where, Environments(where / "envs"), fail_fast=fail_fast)
+        run = _Run(repo, where, Environments(where / "envs"), fail_fast=fail_fast,
+                   in_use=in_use)
         results.update(_run(todo, results, run, reporter, jobs))
+        removed = prune(where, run.envs, run.in_use, {s.name for s in manifest.steps})
+        if removed:
+            reporter.detail(f"removed {count(len(removed), 'environment')} no step uses "
+                            f"from {run.envs.root}")
     return VerifyResult(path, tuple(results[s.name] for s in selected), jobs,
                         time.perf_counter() - started, command, run.envs.built)
 
 
 def _plan(manifest: Manifest, repo: Repository, selected: Sequence[Step], command: str | None,
-          timeout: float | None) -> tuple[list[_Job], dict[str, StepResult]]:
-    """The jobs to run, and the results known without running (skipped steps)."""
+          timeout: float | None) -> tuple[list[_Job], dict[str, StepResult], InUse]:
+    """The jobs to run, the results known without running (skipped steps), and what
+    every step of the manifest uses now."""
     built = {s.name: b for s, b in zip(manifest.steps, built_steps(manifest, repo),
                                        strict=True)}
     stale = [s.label for s in selected if built[s.name] is None]
@@ -186,13 +197,33 @@ def _plan(manifest: Manifest, repo: Repository, selected: Sequence[Step], comman
             known[step.name] = StepResult(step, SKIPPED, reason="no tests")
             continue
         tree = repo.tree_of(b.commit)
-        env = None
-        if step.setup is not None:
-            env = EnvSpec(step.setup, tuple((p, repo.entry_id(tree, p))
-                                            for p in step.setup_files))
+        env = _env(repo, step, tree)
         limit = timeout or step.timeout or DEFAULT_TIMEOUT
         jobs.append(_Job(step, tree, run, limit, env, _result_key(tree, run, env)))
-    return jobs, known
+    return jobs, known, _in_use(manifest, repo, list(built.values()), jobs)
+
+
+def _env(repo: Repository, step: Step, tree: str) -> EnvSpec | None:
+    if step.setup is None:
+        return None
+    return EnvSpec(step.setup, tuple((p, repo.entry_id(tree, p)) for p in step.setup_files))
+
+
+def _in_use(manifest: Manifest, repo: Repository, built: Sequence[BuiltStep | None],
+            jobs: Sequence[_Job]) -> InUse:
+    """The trees and environments of every step (those of the jobs are known already)."""
+    if any(b is None for b in built):
+        return InUse(None, None)
+    trees = {job.step.name: job.tree for job in jobs}
+    envs = {job.env.key for job in jobs if job.env is not None}
+    for step, b in zip(manifest.steps, built, strict=True):
+        assert b is not None
+        if step.name not in trees:
+            trees[step.name] = tree = repo.tree_of(b.commit)
+            env = _env(repo, step, tree)
+            if env is not None:
+                envs.add(env.key)
+    return InUse(frozenset(trees.values()), frozenset(envs))
 
 
 def _result_key(tree: str, command: str, env: EnvSpec | None) -> str:
@@ -218,6 +249,7 @@ class _Run:
     running: list[str] = field(default_factory=list)  # labels, in the order they started
     fail_fast: bool = False
     stopped: str = ""  # why the run stopped early
+    in_use: InUse = field(default_factory=lambda: InUse(None, None))
 
 
 def _run(todo: list[_Job], known: dict[str, StepResult], run: _Run, reporter: Reporter,
@@ -258,12 +290,12 @@ def _run(todo: list[_Job], known: dict[str, StepResult], run: _Run, reporter: Re
                 _stop(run, pending, "interrupted")  # Ctrl-C: end every test, start no more
                 raise
     finally:
-        _remove(run.tmp)
-        _save_cache(run.where, {job.key: {"step": job.step.label,
-                                          "seconds": round(out[job.step.name].seconds, 3),
-                                          "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-                                for job in todo if job.step.name in out
-                                and out[job.step.name].status == PASSED})
+        remove_tree(run.tmp)
+        save_results(run.where, {job.key: {"step": job.step.label, "tree": job.tree,
+                                           "seconds": round(out[job.step.name].seconds, 3),
+                                           "at": time.strftime(AT)}
+                                 for job in todo if job.step.name in out
+                                 and out[job.step.name].status == PASSED}, run.in_use.trees)
     return out
 
 
@@ -318,21 +350,7 @@ def _run_job(job: _Job, run: _Run) -> StepResult:
     finally:
         with run.lock:
             run.running.remove(step.label)
-        _remove(folder)
-
-
-def _remove(path: Path) -> None:
-    """Delete a step's folder, even where its tests made folders read-only (a Go module
-    cache does)."""
-    def retry(func: Callable[..., object], name: str, exc: object) -> None:
-        with suppress(OSError):
-            os.chmod(os.path.dirname(name), 0o700)
-            if os.path.isdir(name) and not os.path.islink(name):
-                os.chmod(name, 0o700)
-            func(name)
-
-    shutil.rmtree(path, onerror=retry)
-    shutil.rmtree(path, ignore_errors=True)  # what even that could not delete is left
+        remove_tree(folder)
 
 
 def _test(job: _Job, run: _Run, folder: Path, log: BinaryIO, log_path: Path) -> StepResult:
@@ -398,31 +416,3 @@ def _tail(path: Path, offset: int) -> str:
         return ""
     lines = data.decode("utf-8", "replace").splitlines()
     return "\n".join(lines[-TAIL_LINES:])
-
-
-# -- the results cache -------------------------------------------------------------------
-
-
-def _load_cache(where: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads((where / "results.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    passed = data.get("passed", {})
-    return passed if isinstance(passed, dict) else {}
-
-
-def _save_cache(where: Path, new: dict[str, dict[str, Any]]) -> None:
-    """Add passes to the cache (merged with what another run may have written meanwhile)."""
-    if not new:
-        return
-    passed = {**_load_cache(where), **new}
-    if len(passed) > _KEPT_RESULTS:
-        passed = dict(sorted(passed.items(), key=lambda kv: str(kv[1].get("at", "")))
-                      [-_KEPT_RESULTS:])
-    where.mkdir(parents=True, exist_ok=True)
-    tmp = where / f"results.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"version": CACHE_VERSION, "passed": passed}))
-    tmp.replace(where / "results.json")

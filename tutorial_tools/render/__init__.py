@@ -11,7 +11,7 @@ from .fileview import render_file
 from .model import FileDiff, Hunk, Line, StepDiff, load_step_diff, load_step_diffs
 
 # Bump whenever the HTML or the assets change: sites cache rendered pages under it.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,8 @@ unified and a split table (CSS shows the one the root's `tt-view-*` class names;
 deleted file has the unified one only).
 
 Blobs are read through `Repository` and highlighted as whole files (lexing stops at the last
-line shown), once per blob and shared between calls; lines are then picked by number.
+line shown), once per blob and shared between calls and with `render_file` (see
+`highlight.highlight_blob`); lines are then picked by number.
 Numbers and +/- markers are CSS pseudo-elements: never selected or copied.
 """
 
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import posixpath
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from itertools import zip_longest
 
@@ -22,8 +21,7 @@ from .highlight import (
     Segment,
     display_path,
     esc,
-    highlight,
-    lexer_for,
+    highlight_blob,
     line_html,
     text_of,
     word_changes,
@@ -31,7 +29,6 @@ from .highlight import (
 from .model import (
     GITLINK_MODE,
     IMAGE_TYPES,
-    LARGE_BYTES,
     SYMLINK_MODE,
     FileDiff,
     Hunk,
@@ -49,21 +46,6 @@ _KIND_CLASS = {"context": "tt-ctx", "added": "tt-add", "removed": "tt-del"}
 _BADGE = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C"}
 
 
-# Highlighted blobs, shared by every call: a blob id names one content for ever, and a step's
-# new files are the next steps' old ones. (blob, lexer) -> (lines lexed, or None for all;
-# the lines, or None when they do not line up). Bounded; the lock makes threads safe.
-_HIGHLIGHTED: OrderedDict[tuple[str, str], tuple[int | None, list[list[Segment]] | None]] = (
-    OrderedDict())
-_HIGHLIGHTED_MAX = 256
-_LOCK = threading.Lock()
-
-
-def forget_highlighting() -> None:
-    """Empty the shared cache of highlighted blobs (benchmarks start cold with it)."""
-    with _LOCK:
-        _HIGHLIGHTED.clear()
-
-
 class Blobs:
     """Blob contents (read once per render call) and their highlighted lines."""
 
@@ -77,24 +59,8 @@ class Blobs:
         return self._data[oid]
 
     def highlighted(self, oid: str, path: str, upto: int) -> list[list[Segment]] | None:
-        """The blob's first `upto` lines (or fewer, at its end) highlighted for `path`'s
-        language; None when it is too large or the lexer's lines are not git's."""
-        key = (oid, lexer_for(path).name)
-        with _LOCK:
-            done = _HIGHLIGHTED.get(key)
-            if done is not None:
-                _HIGHLIGHTED.move_to_end(key)
-        if done is None or (done[0] is not None and done[0] < upto):
-            data = self.read(oid)
-            lines = None if len(data) > LARGE_BYTES else highlight(
-                data.decode("utf-8", "replace"), path, upto)
-            complete = lines is None or len(lines) < upto
-            done = (None if complete else upto, lines)
-            with _LOCK:
-                _HIGHLIGHTED[key] = done
-                while len(_HIGHLIGHTED) > _HIGHLIGHTED_MAX:
-                    _HIGHLIGHTED.popitem(last=False)
-        return done[1]
+        """The blob's first `upto` lines highlighted for `path` (see `highlight_blob`)."""
+        return highlight_blob(oid, path, upto, lambda: self.read(oid))
 
 
 def render_diff(repo: Repository, diff: StepDiff, *, anchor: str,

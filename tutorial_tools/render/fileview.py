@@ -9,13 +9,12 @@ from .highlight import (
     Segment,
     display_path,
     esc,
-    highlight,
+    highlight_blob,
     line_html,
     plain,
     split_lines,
     text_of,
 )
-from .model import LARGE_BYTES
 
 
 def _hint(tree: str) -> str:
@@ -71,7 +70,8 @@ def render_file(repo: Repository, tree: str, path: str, *,
     text = data.decode("utf-8", "replace")
     raw = split_lines(text)
     first, last = excerpt_range(raw, path, tree, span=lines, start=start, end=end)
-    shown = highlight(text, path, last) if len(data) <= LARGE_BYTES else None
+    # The highlighting the diff renderer made of this blob, when it lexed as far.
+    shown = highlight_blob(oid, path, last, lambda: data)
     if shown is None or len(shown) < last or any(
             text_of(s) != r.removesuffix("\r") for s, r in zip(shown, raw[:last], strict=False)):
         shown = plain(raw)

@@ -2,7 +2,7 @@
 
 A line is a list of segments (css class, text); its HTML is flat token spans, with runs of
 emphasised segments wrapped in one `<del>`/`<ins>` around them, so the markup is always
-well formed. No IO here.
+well formed. No IO here: `highlight_blob` is given a function that reads the blob.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from html import escape
 from typing import cast
@@ -18,6 +22,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.token import STANDARD_TYPES, _TokenType
 from pygments.util import ClassNotFound
+
+from .model import LARGE_BYTES
 
 Segment = tuple[str, str]  # (short Pygments class, or "" for plain text; text)
 
@@ -91,6 +97,62 @@ def highlight(text: str, path: str, upto: int | None = None) -> list[list[Segmen
     if len(out) != len(split_lines(text)):
         return None
     return out
+
+
+@dataclass(frozen=True)
+class HighlightCounts:
+    """What the cache of highlighted blobs did since the process started."""
+
+    lexed: int  # blobs lexed (again, when more of their lines were asked for)
+    reused: int  # answers taken from the cache without lexing
+
+
+# Highlighted blobs, shared by the diff and the file renderer and by every call: a blob id
+# names one content for ever, a step's new files are the next steps' old ones, and a
+# `::file` directive shows a blob the step's diff showed. (blob, lexer) -> (lines lexed, or
+# None for all; the lines, or None when the blob is too large or they do not line up).
+# Bounded; the lock makes threads safe.
+_BLOBS: OrderedDict[tuple[str, str], tuple[int | None, list[list[Segment]] | None]] = (
+    OrderedDict())
+_BLOBS_MAX = 256
+_LOCK = threading.Lock()
+_COUNTS = {"lexed": 0, "reused": 0}
+
+
+def highlight_blob(oid: str, path: str, upto: int, data: Callable[[], bytes],
+                   ) -> list[list[Segment]] | None:
+    """The blob's first `upto` lines (or fewer, at its end) highlighted for `path`'s
+    language, lexed once and kept; None when it is too large or the lexer's lines are not
+    git's. `data()` gives the blob's content, and is called only when it must be lexed."""
+    key = (oid, lexer_for(path).name)
+    with _LOCK:
+        done = _BLOBS.get(key)
+        if done is not None and (done[0] is None or done[0] >= upto):
+            _BLOBS.move_to_end(key)
+            _COUNTS["reused"] += 1
+            return done[1]
+    content = data()
+    lines = None if len(content) > LARGE_BYTES else highlight(
+        content.decode("utf-8", "replace"), path, upto)
+    complete = lines is None or len(lines) < upto
+    with _LOCK:
+        _BLOBS[key] = (None if complete else upto, lines)
+        _COUNTS["lexed"] += 1
+        while len(_BLOBS) > _BLOBS_MAX:
+            _BLOBS.popitem(last=False)
+    return lines
+
+
+def highlight_counts() -> HighlightCounts:
+    """How often the cache of highlighted blobs lexed and how often it was reused."""
+    with _LOCK:
+        return HighlightCounts(_COUNTS["lexed"], _COUNTS["reused"])
+
+
+def forget_highlighting() -> None:
+    """Empty the shared cache of highlighted blobs (benchmarks start cold with it)."""
+    with _LOCK:
+        _BLOBS.clear()
 
 
 def text_of(segments: list[Segment]) -> str:

@@ -120,20 +120,30 @@ class StepDiff:
         return _step(files)
 
 
-def load_step_diff(repo: Repository, old_tree: str | None, new_tree: str) -> StepDiff:
-    """What changed from `old_tree` (None: the empty tree) to `new_tree`."""
-    return load_step_diffs(repo, [(old_tree, new_tree)])[0]
+def is_large(additions: int, deletions: int, old_size: int | None, new_size: int | None,
+             lines: int = LARGE_LINES) -> bool:
+    """Whether a file's diff starts collapsed: it changes more than `lines` lines (both
+    halves of a type change counted together), or a version of it is over LARGE_BYTES.
+    The only statement of the rule: the loader applies it, with the site's threshold."""
+    return additions + deletions > lines or max(old_size or 0, new_size or 0) > LARGE_BYTES
 
 
-def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]],
-                    ) -> list[StepDiff]:
+def load_step_diff(repo: Repository, old_tree: str | None, new_tree: str, *,
+                   large_lines: int = LARGE_LINES) -> StepDiff:
+    """What changed from `old_tree` (None: the empty tree) to `new_tree`; a file changing
+    more than `large_lines` lines is `large` (see `is_large`)."""
+    return load_step_diffs(repo, [(old_tree, new_tree)], large_lines=large_lines)[0]
+
+
+def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]], *,
+                    large_lines: int = LARGE_LINES) -> list[StepDiff]:
     """`load_step_diff` for many steps, with one git process for all of them."""
     patches = repo.diff_trees([(old or EMPTY_TREE, new) for old, new in pairs],
                               binary=False, copies=True)
     parsed = [parse_patch(patch) for patch in patches]
     sizes = repo.sizes(oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
                        if oid is not None and GITLINK not in (fp.old_mode, fp.new_mode))
-    return [_load(repo, old or EMPTY_TREE, new, parts, sizes)
+    return [_load(repo, old or EMPTY_TREE, new, parts, sizes, large_lines)
             for (old, new), parts in zip(pairs, parsed, strict=True)]
 
 
@@ -142,7 +152,7 @@ def _step(files: tuple[FileDiff, ...]) -> StepDiff:
 
 
 def _load(repo: Repository, old_tree: str, new_tree: str, parts: list[FilePatch],
-          sizes: dict[str, int]) -> StepDiff:
+          sizes: dict[str, int], large_lines: int) -> StepDiff:
     generated = _generated_rules(repo, new_tree)
     files: list[FileDiff] = []
     i = 0
@@ -153,21 +163,25 @@ def _load(repo: Repository, old_tree: str, new_tree: str, parts: list[FilePatch]
         if (nxt is not None and fp.new_path is None and nxt.old_path is None
                 and fp.old_path == nxt.new_path):
             files.append(_typechange(
-                _file(repo, old_tree, new_tree, fp, generated, sizes),
-                _file(repo, old_tree, new_tree, nxt, generated, sizes)))
+                _file(repo, old_tree, new_tree, fp, generated, sizes, large_lines),
+                _file(repo, old_tree, new_tree, nxt, generated, sizes, large_lines),
+                large_lines))
             i += 2
             continue
-        files.append(_file(repo, old_tree, new_tree, fp, generated, sizes))
+        files.append(_file(repo, old_tree, new_tree, fp, generated, sizes, large_lines))
         i += 1
     return _step(tuple(files))
 
 
-def _typechange(gone: FileDiff, came: FileDiff) -> FileDiff:
+def _typechange(gone: FileDiff, came: FileDiff, large_lines: int) -> FileDiff:
+    """One file from the deletion and the addition git writes for a type change."""
     return replace(
         came, status="modified", old_path=gone.old_path, old_mode=gone.old_mode,
         old_oid=gone.old_oid, old_size=gone.old_size, binary=gone.binary or came.binary,
         symlink=True, deletions=gone.deletions, hunks=gone.hunks + came.hunks,
-        large=gone.large or came.large, generated=gone.generated or came.generated)
+        large=is_large(came.additions, gone.deletions, gone.old_size, came.new_size,
+                       large_lines),
+        generated=gone.generated or came.generated)
 
 
 def _decode(path: bytes | None) -> str | None:
@@ -175,7 +189,8 @@ def _decode(path: bytes | None) -> str | None:
 
 
 def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
-          generated: list[tuple[str, bool]], sizes: dict[str, int]) -> FileDiff:
+          generated: list[tuple[str, bool]], sizes: dict[str, int], large_lines: int,
+          ) -> FileDiff:
     old_path, new_path = _decode(fp.old_path), _decode(fp.new_path)
     old_mode = fp.old_mode.decode() if fp.old_mode and old_path is not None else None
     new_mode = fp.new_mode.decode() if fp.new_mode and new_path is not None else None
@@ -214,8 +229,7 @@ def _file(repo: Repository, old_tree: str, new_tree: str, fp: FilePatch,
         similarity=fp.similarity if status in ("renamed", "copied") else None,
         image=binary and posixpath.splitext(path.lower())[1] in IMAGE_TYPES,
         generated=_is_generated(path, generated),
-        large=additions + deletions > LARGE_LINES
-        or max(old_size or 0, new_size or 0) > LARGE_BYTES,
+        large=is_large(additions, deletions, old_size, new_size, large_lines),
     )
 
 

@@ -12,7 +12,7 @@ import pygments
 from .. import render
 from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
-from ..render.model import LARGE_BYTES
+from ..render.model import LARGE_LINES
 from .cache import CacheStats, DiskCache, cache_key
 from .history import SiteStep
 from .pages import Counts
@@ -43,21 +43,14 @@ class Fragments:
         # The diffs `steps` read, for the directives that miss the cache in the same build.
         self._diffs: dict[str, render.StepDiff] = {}
 
-    def _collapse(self, diff: render.StepDiff) -> render.StepDiff:
-        """The diff with `collapse_lines` as the renderer's threshold for large files."""
-        if self.collapse_lines is None:
-            return diff
-        limit = self.collapse_lines
-        files = tuple(dataclasses.replace(
-            f, large=f.additions + f.deletions > limit
-            or max(f.old_size or 0, f.new_size or 0) > LARGE_BYTES) for f in diff.files)
-        return dataclasses.replace(diff, files=files)
+        # The renderer's rule for large files, with the site's threshold (`collapse_lines`).
+        self._large_lines = LARGE_LINES if collapse_lines is None else collapse_lines
 
     def _diff(self, s: SiteStep) -> render.StepDiff:
         diff = self._diffs.get(s.label)
         if diff is None:
-            diff = self._diffs[s.label] = self._collapse(
-                render.load_step_diff(self.repo, s.parent_tree, s.tree))
+            diff = self._diffs[s.label] = render.load_step_diff(
+                self.repo, s.parent_tree, s.tree, large_lines=self._large_lines)
         return diff
 
     def _step_key(self, s: SiteStep, anchor: str) -> str:
@@ -77,9 +70,10 @@ class Fragments:
                 out[s.label] = hit
         self.stats.cached += len(out)
         pairs = [(s.parent_tree, s.tree) for s in missing]
-        for s, diff in zip(missing, render.load_step_diffs(self.repo, pairs), strict=True):
-            self._diffs[s.label] = self._collapse(diff)
-            out[s.label] = self._store(s, anchor, self._diffs[s.label])
+        diffs = render.load_step_diffs(self.repo, pairs, large_lines=self._large_lines)
+        for s, diff in zip(missing, diffs, strict=True):
+            self._diffs[s.label] = diff
+            out[s.label] = self._store(s, anchor, diff)
             self.stats.rendered.append(s.label)
         return {s.label: out[s.label] for s in steps}
 

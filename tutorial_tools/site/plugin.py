@@ -34,8 +34,9 @@ from ..errors import DirectiveError, TutorialError
 from ..gitstore import Repository
 from ..manifest import MANIFEST, Manifest, load
 from ..render.mdtext import md_text
+from ..reporter import count
 from . import directives, pages
-from .cache import CACHE_DIR, CacheStats, DiskCache
+from .cache import CACHE_DIR, KEEP_DAYS, CacheStats, DiskCache
 from .downloads import make_downloads
 from .fragments import Fragments, RenderedStep
 from .history import SiteStep, check_built, load_history, open_history
@@ -58,6 +59,8 @@ class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
     the tutorial has at most 100 steps; every page of the site holds the whole nav)."""
     downloads = c.Type(bool, default=True)
     """Offer each step as a zip of its files and as a patch."""
+    cache_days = c.Type(int, default=KEEP_DAYS)
+    """Keep entries of `.tutorial/site-cache/` that a build no longer uses this many days."""
 
 
 STEPS_IN_NAV = 100  # the most steps whose pages the navigation lists by default
@@ -76,6 +79,9 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         self._user_nav = False
         self._steps: dict[str, SiteStep] = {}
         self._sources: dict[str, str] = {}  # generated page -> the file it shows, for errors
+        self._cache: DiskCache | None = None
+        self._authored: set[str] = set()  # the author's pages (directives expanded in them)
+        self._expanded: set[str] = set()  # those this build expanded
 
     # -- setup -----------------------------------------------------------------------
 
@@ -132,7 +138,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         except TutorialError as e:
             raise PluginError(str(e)) from e
         self._steps = {s.label: s for s in steps}
-        cache = DiskCache(manifest.root / CACHE_DIR)
+        cache = self._cache = DiskCache(manifest.root / CACHE_DIR)
         self._fragments = Fragments(self._repo, cache, self.stats, self.config.collapse_lines)
 
         # Step files are the history's source, not pages: the steps' own pages replace them.
@@ -180,6 +186,8 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
             config.nav = pages.navigation(manifest, steps, steps_in_nav=in_nav,
                                           others=others, errata=errata)
         log.info(f"{len(steps)} steps: {self.stats.summary()}")
+        self._authored = {f.src_uri for f in files.documentation_pages()} - self._ours
+        self._expanded = set()
         return files
 
     def _add(self, files: Files, config: MkDocsConfig, uri: str, content: str,
@@ -235,6 +243,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
         uri = page.file.src_uri
         if uri in self._ours:
             return markdown
+        self._expanded.add(uri)
         source = page.file.abs_src_path
         where = self._sources.get(uri, uri)
         first = 1
@@ -295,8 +304,23 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
             self._repo.close()
             self._repo = None
 
+    def _prune(self) -> None:
+        """Drop cache entries this build did not use, once old enough. Not after a build
+        that skipped some of the author's pages (`mkdocs serve --dirty`): the fragments
+        of their directives were not asked for, yet are still in use."""
+        if self._cache is None:
+            return
+        if not self._authored <= self._expanded:
+            self._cache.prune_later()
+            return
+        pruned = self._cache.prune(self.config.cache_days)
+        if pruned is not None and pruned.removed:
+            log.info(f"removed {count(pruned.removed, 'unused cache file')} "
+                     f"({render.human_size(pruned.freed)}) from {CACHE_DIR}")
+
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self._close()
+        self._prune()
 
     def on_build_error(self, *, error: Exception) -> None:
         self._close()
