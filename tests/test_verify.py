@@ -272,6 +272,42 @@ def test_environments_no_step_uses_are_removed_but_the_latest_few(
     assert sorted(p.name for p in logs.iterdir()) == ["1a.log", "1b.log", "notes.txt"]
 
 
+def test_an_environment_lock_removed_while_waited_for_is_taken_again(tmp_path: Path) -> None:
+    # A pruning run removes an environment and its lock file while another run waits for
+    # that lock: the waiting run must lock the file now at that path, not the removed one
+    # (else a third run, opening the path afresh, would build the same environment at once).
+    import fcntl
+    import threading
+
+    from tutorial_tools.engine.runner import Environments, EnvSpec, Outcome
+
+    envs = Environments(tmp_path / "envs")
+    spec = EnvSpec("setup", ())
+    envs.root.mkdir()
+    lock_path = envs.root / f"{spec.key}.lock"
+    held = open(lock_path, "a")  # noqa: SIM115 (released below, by hand)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    seen: list[bool] = []
+
+    def setup(path: Path) -> Outcome:
+        with open(lock_path) as now:  # the file at the path is locked (by this run)
+            try:
+                fcntl.flock(now, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                seen.append(False)
+            except BlockingIOError:
+                seen.append(True)
+        return Outcome(0, 0.0, False)
+
+    waiting = threading.Thread(target=envs.ensure, args=(spec, "1a", setup))
+    waiting.start()
+    time.sleep(0.3)  # it now waits for the lock
+    lock_path.unlink()  # as pruning does, still holding it
+    held.close()
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert seen == [True]  # a second lock on the file at the path was refused
+
+
 # -- failures -----------------------------------------------------------------------------
 
 

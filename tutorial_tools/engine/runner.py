@@ -172,9 +172,19 @@ class Environments:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             self.root.mkdir(parents=True, exist_ok=True)
-            with open(self.root / f"{key}.lock", "w") as f:
-                fcntl.flock(f, fcntl.LOCK_EX)
-                yield
+            lock_path = self.root / f"{key}.lock"
+            while True:
+                with open(lock_path, "a") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)
+                    # A pruning run may have removed the lock file while this one waited:
+                    # holding a lock on a file no longer there locks nothing; start again.
+                    try:
+                        same = os.path.samestat(os.fstat(f.fileno()), lock_path.stat())
+                    except FileNotFoundError:
+                        same = False
+                    if same:
+                        yield
+                        return
 
     def ensure(self, spec: EnvSpec, label: str, run: Callable[[Path], Outcome]) -> bool:
         """Make the environment ready; `run(path)` runs the setup command into `path`.
