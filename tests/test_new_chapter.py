@@ -3,6 +3,7 @@ their tags renumbered, one undoable operation."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from tutorial_tools import manifest
 from tutorial_tools.engine import chapters, sequence, status
 from tutorial_tools.engine.rewrite import undo
 from tutorial_tools.errors import DirtyWorkTree, TutorialError
+from tutorial_tools.oplog import OpLog
 from tutorial_tools.reporter import Recorder
 
 # chapter, title, tag, file -> content
@@ -43,6 +45,10 @@ def project(tmp_path: Path) -> Path:
     text = text.replace("chapters:\n", "chapters:  # the book's parts\n", 1)
     text = text.replace("title: Models\n", "title: Models   # the data\n", 1)
     path.write_text(text)
+    narrative = root / "chapters" / "02-models" / "index.md"
+    assert narrative.read_text() == "# Chapter 2: Models\n"
+    narrative.write_text("# Chapter 2: Models\n\nThe models.\n")
+    (root / "chapters" / "03-views" / "index.md").write_text("# Views\n")
     return root
 
 
@@ -94,6 +100,10 @@ def test_a_chapter_in_the_middle(project: Path) -> None:
         "# Chapter 2: Forms\n\nWhat the reader builds in this chapter.\n")
     assert sorted(p.name for p in (project / "chapters" / "02-models").iterdir()) == [
         "3a.patch", "index.md"]
+    # A narrative's heading as import wrote it follows its number; one of the author's stays.
+    assert (project / "chapters" / "02-models" / "index.md").read_text() == (
+        "# Chapter 3: Models\n\nThe models.\n")
+    assert (project / "chapters" / "03-views" / "index.md").read_text() == "# Views\n"
     assert sorted(p.name for p in (project / "chapters" / "03-views").iterdir()) == [
         "4a.patch", "4b.patch", "index.md"]
     # The history: one commit per step, subjects as the template makes them.
@@ -227,3 +237,60 @@ def test_the_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "step 1a is not the last step of chapter 1 (Setup): 1b follows it" in err
     code, _, err = tutorial(capsys, project, "log")
     assert code == 0
+
+
+def test_chapters_numbered_by_their_place_keep_their_folders(project: Path) -> None:
+    path = project / "tutorial.yaml"
+    text = re.sub(r"- number: \d+\n\s+title:", "- title:", path.read_text())
+    path.write_text(re.sub(r"\n\s+slug: \S+", "", text))
+    text = path.read_text()
+    assert "number:" not in text and "slug:" not in text
+    chapters.add(_load(project), "2a", "1b", "Forms", None, None, Recorder(), "add")
+    assert _chapters(project) == [
+        (1, "Setup", "01-setup", ["1a", "1b"]),
+        (2, "Forms", "02-forms", ["2a"]),
+        (3, "Models", "02-models", ["3a"]),
+        (4, "Views", "03-views", ["4a", "4b"]),
+    ]
+    assert status.status(_load(project)).clean
+
+
+def test_comments_on_renamed_steps_survive(project: Path) -> None:
+    path = project / "tutorial.yaml"
+    path.write_text(path.read_text().replace("- tag: 3b\n", "- tag: 3b   # the last one\n"))
+    chapters.add(_load(project), "2a", "1b", "Forms", None, None, Recorder(), "add")
+    assert "- tag: 4b   # the last one\n" in path.read_text()
+    undo(_load(project), Recorder())
+    assert "- tag: 3b   # the last one\n" in path.read_text()
+
+
+def test_a_conflicting_patch_is_refused(project: Path) -> None:
+    fix = (b"diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n"
+           b"@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n")
+    files, refs = _files(project), _refs(project)
+    result = chapters.add(_load(project), "2a", "1b", "Forms", None, fix, Recorder(), "add",
+                          dry_run=True)
+    assert result.would_conflict == ("4b",)
+    with pytest.raises(TutorialError, match="step 4b does not merge"):
+        chapters.add(_load(project), "2a", "1b", "Forms", None, fix, Recorder(), "add")
+    assert (_files(project), _refs(project)) == (files, refs)
+
+
+def test_undo_removes_the_folders_an_operation_made_when_empty(tmp_path: Path) -> None:
+    (tmp_path / "chapters").mkdir()
+    made = tmp_path / "chapters" / "02-new" / "img" / "a.png"
+    log = OpLog(tmp_path)
+    op = log.begin("test", [], {made: b"png"}, None)
+    assert op.folders == ("chapters/02-new/img", "chapters/02-new")
+    log.replay(op)
+    assert made.read_bytes() == b"png"
+    log.restore(op)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tutorial", "chapters"]
+    assert list((tmp_path / "chapters").iterdir()) == []
+    # A folder holding a file of the author's stays, with the file.
+    op = log.begin("test", [], {made: b"png"}, None)
+    log.replay(op)
+    (made.parent.parent / "index.md").write_text("mine\n")
+    log.restore(op)
+    assert not made.parent.exists()
+    assert (made.parent.parent / "index.md").read_text() == "mine\n"

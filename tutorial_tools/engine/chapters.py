@@ -2,20 +2,22 @@
 
 The new chapter comes right after STEP's chapter, numbered one more, holding the new step.
 Later chapters whose numbers would collide move up by one (cascading while they collide),
-their `<chapter><letter>` tags and the commit subjects that follow the template with them;
-their folders and slugs stay, so the URLs of a published site stay valid. It is one
+their `<chapter><letter>` tags, the commit subjects that follow the template and the
+narratives' headings as a new chapter gets them with them; their folders and slugs stay, so
+the URLs of a published site stay valid. It is one
 operation: the steps are re-merged as `step add` does, in one log entry and one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import TutorialError
 from ..manifest import Chapter, Manifest, default_name, slugify, tag_problem
 from ..reporter import Reporter
-from .scaffold import chapter_index
+from .scaffold import chapter_heading, chapter_index
 from .sequence import _NUMBERED, ResequenceResult, _resequence, _set_labels
 
 
@@ -36,9 +38,8 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
         raise TutorialError(
             f"step {step.label} is not the last step of chapter {chapter.number} "
             f"({chapter.title}): {following} follows it. Nothing was changed.",
-            f"Start the new chapter after the chapter's last step (`--after "
-            f"{chapter.steps[-1].label}`), or move the steps from {following} on into it "
-            "afterwards (`tutorial step move`).")
+            f"Start it after the chapter's last step (`--after {chapter.steps[-1].label}`); "
+            f"then `tutorial step move` can move {following} and the steps after it into it.")
     number = chapter.number + 1
     numbers = _cascade(manifest.chapters[ci + 1:], number)
     renamed = _renamed_tags(manifest.chapters[ci + 1:], numbers)
@@ -79,13 +80,30 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
         new["steps"] = CommentedSeq([entry])
         nodes.insert(ci + 1, new)
 
-    index = chapter_index(number, chapter_title).encode("utf-8")
+    moved = tuple((c, n) for c, n in zip(manifest.chapters[ci + 1:], numbers, strict=True)
+                  if c.number != n)
+    extra = {folder / "index.md": chapter_index(number, chapter_title).encode("utf-8")}
+    extra.update(_headings(manifest, moved))
     result = _resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
-                         dry_run, subjects=True, extra={folder / "index.md": index})
-    moved = tuple((c.number, n) for c, n in zip(manifest.chapters[ci + 1:], numbers,
-                                                strict=True) if c.number != n)
+                         dry_run, subjects=True, extra=extra)
     return replace(result, renamed=renamed, chapter=(number, chapter_title, slug),
-                   renumbered=moved)
+                   renumbered=tuple((c.number, n) for c, n in moved))
+
+
+def _headings(manifest: Manifest, moved: tuple[tuple[Chapter, int], ...]) -> dict[Path, bytes]:
+    """The narratives of renumbered chapters whose first line is the heading a new chapter
+    gets (`# Chapter 5: Forms`), with the new number; other narratives are left as written."""
+    out = {}
+    for chapter, number in moved:
+        path = manifest.chapter_dir(chapter) / "index.md"
+        try:
+            text = path.read_bytes()
+        except OSError:
+            continue
+        old = chapter_heading(chapter.number, chapter.title).encode("utf-8")
+        if text.startswith(old):
+            out[path] = chapter_heading(number, chapter.title).encode("utf-8") + text[len(old):]
+    return out
 
 
 def _cascade(later: tuple[Chapter, ...], number: int) -> list[int]:
