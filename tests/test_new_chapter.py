@@ -4,13 +4,14 @@ their tags renumbered, one undoable operation."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from testing.cli import tutorial
 from testing.gitrepo import Repo, git
-from testing.tutorials import import_and_build
+from testing.tutorials import build, import_and_build
 from tutorial_tools import manifest
 from tutorial_tools.engine import chapters, sequence, status
 from tutorial_tools.engine.rewrite import undo
@@ -139,6 +140,11 @@ def test_with_a_patch_later_steps_are_remerged(project: Path) -> None:
     repo = project / "build" / "repo"
     assert git(repo, "log", "-1", "--format=%s", "2a") == "Chapter 2: A form (2a)"
     assert "title: A form" in (project / "tutorial.yaml").read_text()
+    # The step files alone give the same history: a build from nothing has the same ids.
+    refs = _refs(project)
+    shutil.rmtree(repo)
+    build(project)
+    assert _refs(project) == refs
 
 
 def test_undo_puts_everything_back(project: Path) -> None:
@@ -235,8 +241,13 @@ def test_the_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
                             "--chapter", "Forms")
     assert code == 1
     assert "step 1a is not the last step of chapter 1 (Setup): 1b follows it" in err
-    code, _, err = tutorial(capsys, project, "log")
+    code, _, err = tutorial(capsys, project, "step", "add", "--after", "4b", "--chapter",
+                            "Forms", "--", "-x")
+    assert (code, err) == (1, "error: bad tag '-x': a tag cannot start with '-' (git would "
+                              "read it as an option)\n")
+    code, out, _ = tutorial(capsys, project, "log")
     assert code == 0
+    assert "tutorial step add 2a --after 1b --chapter 'Forms'  [done]" in out
 
 
 def test_chapters_numbered_by_their_place_keep_their_folders(project: Path) -> None:
