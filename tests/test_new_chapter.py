@@ -305,3 +305,20 @@ def test_undo_removes_the_folders_an_operation_made_when_empty(tmp_path: Path) -
     log.restore(op)
     assert not made.parent.exists()
     assert (made.parent.parent / "index.md").read_text() == "mine\n"
+
+
+def test_comment_lines_above_a_chapter_stay_above_it(project: Path) -> None:
+    path = project / "tutorial.yaml"
+    text = path.read_text()
+    text = text.replace("  - number: 2\n", "  # Part two\n\n  - number: 2\n")
+    text = text.replace("  - number: 3\n", "  # Part three\n  - number: 3\n")
+    text = text.replace("- tag: 2a\n", "- tag: 2a   # the first model\n")
+    path.write_text(text)
+    chapters.add(_load(project), "2a", "1b", "Forms", "A form", None, Recorder(), "add")
+    chapters.add(_load(project), "4a", "3a", "Admin", None, None, Recorder(), "add")
+    text = path.read_text()
+    assert "      - tag: 1b\n  - number: 2\n    title: Forms\n" in text
+    assert "        title: A form\n  # Part two\n\n  - number: 3\n    title: Models" in text
+    assert "- tag: 3a   # the first model\n  - number: 4\n    title: Admin\n" in text
+    assert "      - tag: 4a\n  # Part three\n  - number: 5\n    title: Views\n" in text
+    assert [n for n, *_ in _chapters(project)] == [1, 2, 3, 4, 5]

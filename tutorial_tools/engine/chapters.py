@@ -10,6 +10,7 @@ operation: the steps are re-merged as `step add` does, in one log entry and one 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
         new = CommentedMap(number=number, title=chapter_title, slug=slug)
         new["steps"] = CommentedSeq([entry])
         nodes.insert(ci + 1, new)
+        _move_comment_lines(nodes[ci], entry)
 
     moved = tuple((c, n) for c, n in zip(manifest.chapters[ci + 1:], numbers, strict=True)
                   if c.number != n)
@@ -88,6 +90,37 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
                          dry_run, subjects=True, extra=extra)
     return replace(result, renamed=renamed, chapter=(number, chapter_title, slug),
                    renumbered=tuple((c.number, n) for c, n in moved))
+
+
+def _move_comment_lines(before: Any, entry: Any) -> None:
+    """Comment lines between two chapters (`# Part two`) belong to the chapter below them;
+    ruamel keeps them with the last value above, so move them under the new chapter."""
+    node = before
+    while True:  # down to the chapter's last value, which holds the comments after it
+        if isinstance(node, dict) and node:
+            key, slot = list(node)[-1], 2  # a mapping's value: the comment after it
+        elif isinstance(node, list) and node:
+            key, slot = len(node) - 1, 0  # a sequence's item: the comment after it
+        else:
+            return
+        if isinstance(node[key], dict | list) and node[key]:
+            node = node[key]
+            continue
+        break
+    slots = node.ca.items.get(key)
+    token = slots[slot] if slots and len(slots) > slot else None
+    if token is None:
+        return
+    end_of_line, _, lines = token.value.partition("\n")
+    if not lines.strip():
+        return
+    moved = copy.copy(token)
+    moved.value = "\n" + lines
+    if end_of_line:
+        token.value = end_of_line + "\n"
+    else:
+        slots[slot] = None
+    entry.ca.items[list(entry)[-1]] = [None, None, moved, None]
 
 
 def _headings(manifest: Manifest, moved: tuple[tuple[Chapter, int], ...]) -> dict[Path, bytes]:
