@@ -16,7 +16,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class Operation:
     new_tip: str | None = None
     done: bool = False
     undone: bool = False
+    folders: tuple[str, ...] = ()  # folders it creates (for a file), which undo removes
 
 
 class OpLog:
@@ -53,7 +54,7 @@ class OpLog:
         ops = []
         for p in sorted(self.dir.glob("*.json")):
             data = json.loads(p.read_text(encoding="utf-8"))
-            for key in ("steps", "files", "absent", "removes"):
+            for key in ("steps", "files", "absent", "removes", "folders"):
                 data[key] = tuple(data.get(key, ()))
             ops.append(Operation(**data))
         return ops
@@ -73,7 +74,7 @@ class OpLog:
         keep = self.dir / f"{op_id:05d}"
         shutil.rmtree(keep, ignore_errors=True)
         keep.mkdir(parents=True)
-        rel, absent, removes = [], [], []
+        rel, absent, removes, folders = [], [], [], []
         root = self.root.resolve()
         prefix = str(root) + os.sep
         with zipfile.ZipFile(keep / "after.zip", "w") as after, \
@@ -88,12 +89,17 @@ class OpLog:
                     removes.append(r)
                 else:
                     after.writestr(r, data)
+                    parent = r.rpartition("/")[0]
+                    while parent and parent not in folders and not (root / parent).exists():
+                        folders.append(parent)
+                        parent = parent.rpartition("/")[0]
                 try:
                     before.writestr(r, f.read_bytes())
                 except FileNotFoundError:
                     absent.append(r)
         op = Operation(op_id, time.strftime("%Y-%m-%d %H:%M:%S"), command, tuple(steps),
-                       tuple(rel), tuple(absent), tuple(removes), old_tip)
+                       tuple(rel), tuple(absent), tuple(removes), old_tip,
+                       folders=tuple(folders))
         self._save(op)
         return op
 
@@ -175,3 +181,8 @@ class OpLog:
                 tmp = target.with_name(target.name + ".tutorial-tmp")
                 tmp.write_bytes(read(r))
                 tmp.replace(target)
+        if side == "before":  # the folders it created go, when nothing else is in them
+            for folder in sorted(op.folders, key=lambda f: -f.count("/")):
+                # Kept when not empty (a file of the author's is in it), or gone already.
+                with suppress(OSError):
+                    (self.root / folder).rmdir()

@@ -164,6 +164,14 @@ def step() -> None:
 
 
 def _report_resequence(ctx: Context, result: Any, dry_run: bool) -> None:
+    would = "Would add" if dry_run else "Added"
+    if result.chapter is not None:
+        number, title, slug = result.chapter
+        ctx.reporter.info(f"{would} chapter {number}, {title} (chapters/{slug}/)")
+    for old, new in result.renumbered:
+        ctx.reporter.info(f"  chapter {old} -> {new} (its folder stays)")
+    for old, new in result.renamed:
+        ctx.reporter.info(f"  {old} -> {new}")
     if dry_run:
         ctx.reporter.info(f"Would change {len(result.changed)} step(s): "
                           f"{', '.join(result.changed) or '-'}")
@@ -180,23 +188,32 @@ def _report_resequence(ctx: Context, result: Any, dry_run: bool) -> None:
 @step.command("add")
 @click.argument("tag")
 @click.option("--after", required=True, metavar="STEP", help="The step it follows.")
+@click.option("--chapter", metavar="TITLE",
+              help="Start a new chapter TITLE with it, after the chapter STEP ends.")
 @click.option("--title", help="Its title (default: its chapter's).")
 @click.option("--patch", "patch_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Its change, as a diff (default: none, an empty step).")
 @click.option("--dry-run", is_flag=True, help="Say what would change or conflict.")
 @pass_ctx
-def step_add(ctx: Context, tag: str, after: str, title: str | None, patch_file: str | None,
-             dry_run: bool) -> None:
-    """Insert a step TAG after a step; later steps are re-merged on top of its change."""
-    from ..engine import rewrite, sequence
+def step_add(ctx: Context, tag: str, after: str, chapter: str | None, title: str | None,
+             patch_file: str | None, dry_run: bool) -> None:
+    """Insert a step TAG after a step; later steps are re-merged on top of its change.
+    With --chapter, the step starts a new chapter (later chapters and their tags move up)."""
+    from ..engine import chapters, rewrite, sequence
 
     data = None
     if patch_file is not None:
         data = rewrite.read_patch_file(
             patch_file, sys.stdin.buffer.read() if patch_file == "-" else None)
+    command = f"step add {tag} --after {after}"
     with project_lock(ctx.root(), f"tutorial step add {tag}"):
-        result = sequence.add(ctx.manifest(), tag, after, title, data, ctx.reporter,
-                              f"step add {tag} --after {after}", dry_run=dry_run)
+        if chapter is not None:
+            result = chapters.add(ctx.manifest(), tag, after, chapter, title, data,
+                                  ctx.reporter, f"{command} --chapter {chapter!r}",
+                                  dry_run=dry_run)
+        else:
+            result = sequence.add(ctx.manifest(), tag, after, title, data, ctx.reporter,
+                                  command, dry_run=dry_run)
     _report_resequence(ctx, result, dry_run)
 
 

@@ -27,6 +27,16 @@ plugins:
 """
 
 
+def chapter_heading(number: int, title: str) -> str:
+    """The first line of a chapter's narrative (`chapters/<slug>/index.md`)."""
+    return f"# Chapter {number}: {title}\n"
+
+
+def chapter_index(number: int, title: str) -> str:
+    """A new chapter's narrative: its heading and a line for the author to replace."""
+    return f"{chapter_heading(number, title)}\nWhat the reader builds in this chapter.\n"
+
+
 def write_support_files(root: Path, title: str) -> list[Path]:
     """mkdocs.yml and .gitignore, unless the project has its own."""
     written = []
@@ -62,9 +72,7 @@ def init(root: Path, title: str, author: str, email: str, now: int | None = None
         b"Chapter 1: Getting started (1a)\n", patch,
     )
     (folder / "1a.patch").write_bytes(stepfile.dump(step))
-    (folder / "index.md").write_text(
-        "# Chapter 1: Getting started\n\nWhat the reader builds in this chapter.\n",
-        encoding="utf-8")
+    (folder / "index.md").write_text(chapter_index(1, "Getting started"), encoding="utf-8")
     data = CommentedMap()
     data["title"] = title
     data["repo"] = DEFAULT_REPO

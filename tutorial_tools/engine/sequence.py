@@ -83,6 +83,46 @@ def _letters(n: int) -> str:
     return out
 
 
+def _set_labels(data: Any, labels: list[str],
+                changes: dict[str, tuple[str | None, str | None]]) -> None:
+    """In the manifest's YAML, give the steps named in `changes` (by their label, `labels`
+    being every step's label in order) a new tag and/or title."""
+    i = 0
+    for chapter in data["chapters"]:
+        steps = chapter.get("steps", [])
+        for si in range(len(steps)):
+            label = labels[i]
+            i += 1
+            if label not in changes:
+                continue
+            tag, title = changes[label]
+            node = steps[si]
+            if isinstance(node, str):
+                if title is None:
+                    steps[si] = tag
+                    continue
+                from ruamel.yaml.comments import CommentedMap
+
+                node = steps[si] = CommentedMap(tag=node)
+            if tag is not None:
+                node["tag"] = tag
+            if title is not None:
+                node["title"] = title
+
+
+def _resubjected(record: stepfile.StepCommit, manifest: Manifest, old: Step,
+                 new_manifest: Manifest, new: Step, *, force: bool = False,
+                 ) -> stepfile.StepCommit:
+    """A step's commit with the subject the new manifest gives it, when its subject follows
+    the old manifest's template (`force`: whenever the step has no `message:` of its own)."""
+    follows = (force and new.message is None) or _follows(record.subject, manifest, old)
+    if not follows or record.subject == new_manifest.subject(new):
+        return record
+    rest = record.message.split(b"\n", 1)
+    body = b"\n" + rest[1] if len(rest) > 1 else b""
+    return record.with_message(new_manifest.subject(new).encode() + body)
+
+
 def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None]],
              reporter: Reporter, command: str, *, resubject: bool = False) -> RelabelResult:
     """Apply `changes` (label -> new tag, new title) to the manifest; step files and
@@ -90,31 +130,7 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
     template's subject, whatever its commit says now."""
     require_idle(manifest, REWRITING)
     labels = [s.label for s in manifest.steps]
-
-    def change(data: Any) -> None:
-        i = 0
-        for chapter in data["chapters"]:
-            steps = chapter.get("steps", [])
-            for si in range(len(steps)):
-                label = labels[i]
-                i += 1
-                if label not in changes:
-                    continue
-                tag, title = changes[label]
-                node = steps[si]
-                if isinstance(node, str):
-                    if title is None:
-                        steps[si] = tag
-                        continue
-                    from ruamel.yaml.comments import CommentedMap
-
-                    node = steps[si] = CommentedMap(tag=node)
-                if tag is not None:
-                    node["tag"] = tag
-                if title is not None:
-                    node["title"] = title
-
-    text = edited(manifest.path, change)
+    text = edited(manifest.path, lambda data: _set_labels(data, labels, changes))
     new_manifest = from_text(manifest.path, text)
     h = _open(manifest)
     with h.repo:
@@ -125,13 +141,8 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
         for old, new in zip(manifest.steps, new_manifest.steps, strict=True):
             src, dst = manifest.step_file(old), new_manifest.step_file(new)
             data = src.read_bytes()
-            record = stepfile.load(data, src)
-            follows = (resubject and new.message is None) or \
-                _follows(record.subject, manifest, old)
-            if follows and record.subject != new_manifest.subject(new):
-                rest = record.message.split(b"\n", 1)
-                body = b"\n" + rest[1] if len(rest) > 1 else b""
-                record = record.with_message(new_manifest.subject(new).encode() + body)
+            record = _resubjected(stepfile.load(data, src), manifest, old, new_manifest, new,
+                                  force=resubject)
             out = stepfile.dump(record)
             if old.tag != new.tag:
                 renamed.append((old.label, new.label))
@@ -156,6 +167,9 @@ class ResequenceResult:
     changed: tuple[str, ...]  # steps whose commits change (new labels)
     would_conflict: tuple[str, ...] = ()
     build: BuildResult | None = None
+    renamed: tuple[tuple[str, str], ...] = ()  # (old tag, new tag)
+    chapter: tuple[int, str, str] | None = None  # a new chapter: number, title, slug
+    renumbered: tuple[tuple[int, int], ...] = ()  # chapters' numbers: (old, new)
 
 
 def drop(manifest: Manifest, ref: str, reporter: Reporter, command: str, *,
@@ -243,7 +257,11 @@ def _node_live(data: Any, label: str) -> tuple[Any, int]:
 
 def _resequence(manifest: Manifest, order: list[int | None], change: Any,
                 added: tuple[int, bytes] | None, reporter: Reporter, command: str,
-                dry_run: bool) -> ResequenceResult:
+                dry_run: bool, *, subjects: bool = False,
+                extra: dict[Path, bytes] | None = None) -> ResequenceResult:
+    """Re-merge the steps in `order` (old indexes; None: the added step) under the manifest
+    that `change` makes. `subjects`: commit subjects that follow the template follow the new
+    manifest; `extra`: other files the operation writes (a new chapter's narrative)."""
     from ..gitstore import EMPTY_TREE, MutableTree
     from ..patch import parse_patch
     from .carry import carry
@@ -307,7 +325,11 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
                     new_manifest.subject(new_steps[j]).encode() + b"\n", patch)
             else:
                 record = stepfile.read(manifest.step_file(manifest.steps[i])).with_patch(patch)
+                if subjects:
+                    record = _resubjected(record, manifest, manifest.steps[i], new_manifest,
+                                          new_steps[j])
             writes[new_manifest.step_file(new_steps[j])] = stepfile.dump(record)
+        writes.update(extra or {})
         writes = effective(writes)
         if not writes:
             return ResequenceResult(())
