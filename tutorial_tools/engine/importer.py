@@ -31,7 +31,7 @@ from ..manifest import (
     slugify,
 )
 from ..reporter import Reporter
-from .scaffold import write_support_files
+from .scaffold import chapter_heading, write_support_files
 
 _CHAPTER_MESSAGE = re.compile(r"^Chapter (\d+): (.*) \((.+)\)$")
 _TAG_NUMBER_LETTER = re.compile(r"^(\d+)([a-z]+)$")
@@ -205,7 +205,7 @@ def _write(repo: Repository, into: Path, branch: str, plan: list[_Planned],
             writer.folder(n, folder)
             folders += [(folder, n)] * len(members)
             writer.put(n, os.path.join(folder, "index.md"),
-                       f"# Chapter {number}: {title}\n".encode(), new=True)
+                       chapter_heading(number, title).encode(), new=True)
         manifest = _manifest_text(into, branch, template, layout, plan)
         write_support_files(into, into.resolve().name)
         with reporter.progress("Writing steps", len(plan)) as advance:
