@@ -63,14 +63,13 @@ def test_an_abandoned_stream_stops_its_process(tmp_path: Path) -> None:
         assert time.monotonic() - started < 5
 
 
-def test_commands_started_at_once_and_one_never_waited_for(tmp_path: Path) -> None:
+def test_a_diff_never_read_is_stopped_when_the_repository_closes(tmp_path: Path) -> None:
     src = _history(tmp_path / "src", 3)
     with Repository(src.path) as repo:
-        tags = repo.git_later("for-each-ref", "--format=%(refname:short)", "refs/tags/")
-        repo.git_later("rev-list", "--all")  # never waited for: stopped when repo closes
-        heads = repo.git_later("for-each-ref", "--format=%(refname)", "refs/heads/")
-        assert heads() == b"refs/heads/main\n"
-        assert tags().split() == [b"t0", b"t1", b"t2"]
+        trees = [tree for _, _, tree in repo.first_parent_chain("refs/heads/main")]
+        repo.diff_trees_stream([(EMPTY_TREE, t) for t in trees] * 100)  # never read
+        assert repo.peeled_tags() == {f"t{i}": (c, c) for i, c in enumerate(
+            git(src.path, "rev-list", "--reverse", "HEAD").split()[:3])}
     # (an unreaped process would fail the test: pytest turns ResourceWarning into an error)
 
 

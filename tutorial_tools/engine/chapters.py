@@ -4,8 +4,9 @@ The new chapter comes right after STEP's chapter, numbered one more, holding the
 Later chapters whose numbers would collide move up by one (cascading while they collide),
 their `<chapter><letter>` tags, the commit subjects that follow the template and the
 narratives' headings as a new chapter gets them with them; their folders and slugs stay, so
-the URLs of a published site stay valid. It is one
-operation: the steps are re-merged as `step add` does, in one log entry and one transaction.
+the chapter pages of a published site keep their URLs (step pages, named by tag, follow the
+tags). It is one operation: the steps are re-merged as `step add` does, in one log entry and
+one transaction.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -140,7 +141,10 @@ def remove_tree(path: Path) -> None:
                 os.chmod(name, 0o700)
             func(name)
 
-    shutil.rmtree(path, onerror=retry)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:  # `onerror`, its older name, warns from 3.12 on
+        shutil.rmtree(path, onerror=retry)
     shutil.rmtree(path, ignore_errors=True)  # what even that could not delete is left
 
 

@@ -37,7 +37,7 @@ def store_pack(pack_dir: Path, objects: Mapping[str, tuple[bytes, bytes]],
 
 
 def _put(folder: Path, data: bytes, dest: Path) -> None:
-    import tempfile  # 3 ms to import (with shutil, random, bz2): only when a pack is stored
+    import tempfile  # 1-3 ms to import: only when a pack is stored
 
     fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=folder)
     try:

@@ -119,29 +119,6 @@ class Repository:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout
 
-    def git_later(self, *args: str) -> Callable[[], bytes]:
-        """Start one git command now; the function returned waits for it and returns its
-        standard output (so that independent commands run at the same time)."""
-        proc = subprocess.Popen(
-            [*self._base(), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=git_env(), cwd=self.work_tree or self.git_dir,
-        )
-
-        def stop() -> None:
-            proc.kill()
-            proc.communicate()
-
-        self._later.append(stop)
-
-        def result() -> bytes:
-            out, err = proc.communicate()
-            self._later.remove(stop)
-            if proc.returncode != 0:
-                raise GitError(args, proc.returncode, out, err)
-            return out
-
-        return result
-
     # -- reading objects -------------------------------------------------------------
 
     def _pipe(self) -> subprocess.Popen[bytes]:
