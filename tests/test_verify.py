@@ -9,6 +9,7 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -300,12 +301,34 @@ def test_an_environment_lock_removed_while_waited_for_is_taken_again(tmp_path: P
 
     waiting = threading.Thread(target=envs.ensure, args=(spec, "1a", setup))
     waiting.start()
-    time.sleep(0.3)  # it now waits for the lock
-    lock_path.unlink()  # as pruning does, still holding it
-    held.close()
-    waiting.join(10)
+    try:
+        _wait_for(lambda: _lock_waited_for(lock_path), "the thread to wait for the lock")
+    finally:
+        lock_path.unlink()  # as pruning does, still holding it
+        held.close()
+        waiting.join(10)
     assert not waiting.is_alive()
     assert seen == [True]  # a second lock on the file at the path was refused
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {timeout} s")
+        time.sleep(0.01)
+
+
+def _lock_waited_for(path: Path) -> bool:
+    """Whether some process is blocked in `flock` on the file at `path` (/proc/locks
+    lists a blocked request as `-> FLOCK ADVISORY READ|WRITE pid major:minor:inode ...`)."""
+    st = path.stat()
+    file = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and file in fields[fields.index("->"):]:
+            return True
+    return False
 
 
 # -- failures -----------------------------------------------------------------------------
