@@ -13,8 +13,7 @@ from testing.gitrepo import Repo, git
 from testing.html import Fragment
 from tutorial_tools.errors import RenderError, TutorialError
 from tutorial_tools.gitstore import Repository
-from tutorial_tools.render import load_step_diff, render_diff, render_file
-from tutorial_tools.render.highlight import highlight_counts
+from tutorial_tools.render import highlight, load_step_diff, render_diff, render_file
 
 ROUTES = '''\
 """Routes.
@@ -129,24 +128,35 @@ def test_escaping_and_line_endings(step: tuple[Repository, str]) -> None:
     assert "\r" not in crlf and _code(crlf) == ["one", "two"]
 
 
-def test_a_file_the_step_diff_showed_is_not_lexed_again(tmp_path: Path) -> None:
+def test_a_file_the_step_diff_showed_is_not_lexed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`render_file` takes the highlighting the diff renderer made of the same blob: a file
     the step added (lexed whole), and an excerpt of a changed file up to the last line
-    the diff showed."""
+    the diff showed. A file the diff did not show is lexed."""
     src = Repo(tmp_path / "r")
     src.write("app/routes.py", ROUTES)
+    src.write("app/models.py", f"# {tmp_path}\n")  # a blob no other test has lexed
     src.commit("one")
     src.write("app/routes.py", ROUTES.replace('"<h1>Hi</h1>"', '"<h1>Hello</h1>"'))
     src.write("app/forms.py", "class LoginForm:\n    name = 'login'\n")
     src.commit("two")
     old, new = (git(src.path, "rev-parse", f"{c}^{{tree}}") for c in ("HEAD~", "HEAD"))
+    lexed: list[str] = []
+    real = highlight.highlight
+
+    def counting(text: str, path: str, upto: int | None = None
+                 ) -> list[list[highlight.Segment]] | None:
+        lexed.append(path)
+        return real(text, path, upto)
+
     with Repository(src.path) as repo:
         render_diff(repo, load_step_diff(repo, old, new), anchor="d")
-        before = highlight_counts()
+        monkeypatch.setattr(highlight, "highlight", counting)
         whole = render_file(repo, new, "app/forms.py", anchor="f")
         part = render_file(repo, new, "app/routes.py", start="# [index]", anchor="g")
-        after = highlight_counts()
-    assert (after.lexed - before.lexed, after.reused - before.reused) == (0, 2)
+        assert lexed == []
+        render_file(repo, new, "app/models.py", anchor="m")
+    assert lexed == ["app/models.py"]
     assert _code(whole) == ["class LoginForm:", "    name = 'login'"]
     assert '<span class="k">class</span>' in whole
     assert _code(part) == ["def index():", '    return "<h1>Hello</h1>"']

@@ -17,7 +17,7 @@ from testing.cli import run_main
 from testing.site import build_site, make_site_project, write_mkdocs
 from tutorial_tools import render
 from tutorial_tools.gitstore import Repository
-from tutorial_tools.site.cache import CACHE_DIR
+from tutorial_tools.site.cache import CACHE_DIR, MIN_AGE, DiskCache
 
 FIX = b"""\
 diff --git a/fix.txt b/fix.txt
@@ -162,9 +162,26 @@ def test_a_build_prunes_old_entries_it_did_not_use_and_keeps_the_rest(
     assert last.rendered == [] and last.downloads_made == 0
 
 
+def test_a_build_never_prunes_what_another_build_just_wrote(tmp_path: Path) -> None:
+    """Two builds on one cache (a `mkdocs serve` beside a `mkdocs build`), one pruning
+    with `cache_days: 0`: what the other just wrote, or is writing, is not its to remove
+    (it has not used it yet); unused entries older than MIN_AGE go."""
+    writing, pruning = DiskCache(tmp_path / "cache"), DiskCache(tmp_path / "cache")
+    made = writing.put_bytes("downloads", "ab01", ".zip", b"a step's zip")
+    half = made.parent / ".tmp-k3x9"  # a temporary file, as put_bytes names them
+    half.write_bytes(b"half of another")
+    old = writing.put_bytes("downloads", "ab02", ".zip", b"an old step's zip")
+    when = time.time() - MIN_AGE - 60
+    os.utime(old, (when, when))
+    pruned = pruning.prune(0)
+    assert pruned is not None and (pruned.removed, pruned.kept) == (1, 2)
+    assert made.read_bytes() == b"a step's zip" and half.is_file() and not old.exists()
+
+
 def test_cache_days_and_a_dirty_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`cache_days: 0` keeps only what the build used; a `--dirty` build, which skips
-    the narratives it thinks unchanged (and so their fragments), prunes nothing."""
+    """`cache_days: 0` keeps only what the build used (and what is younger than MIN_AGE);
+    a `--dirty` build, which skips the narratives it thinks unchanged (and so their
+    fragments), prunes nothing."""
     root = make_site_project(tmp_path)
     write_mkdocs(root, options="      cache_days: 0")
     build_site(root)
@@ -178,6 +195,9 @@ def test_cache_days_and_a_dirty_build(tmp_path: Path, capsys: pytest.CaptureFixt
     before = _files(cache)
     build(load_config(str(root / "mkdocs.yml")), dirty=True)  # strict fails a dirty build
     assert before - {"pruned"} <= _files(cache)  # the next build is to prune
+    build_site(root)  # it renders 2c again; the old 2c is unused, but too young to go
+    assert before - {"pruned"} <= _files(cache)
+    _age(cache, 2)  # two days later, the next build prunes (its last pruning is old too)
     build_site(root)
     gone = before - _files(cache)
     assert narrative.isdisjoint(gone)

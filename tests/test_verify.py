@@ -4,11 +4,14 @@ and with what environment."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from testing.cli import run_main
 from testing.gitrepo import git
 from testing.tutorials import build, configure, edit_step_file, load, make_project
 from tutorial_tools.engine import reports
+from tutorial_tools.engine.runner import Environments, EnvSpec, Outcome
 from tutorial_tools.engine.verify import (
     CACHED,
     ERROR,
@@ -272,40 +276,97 @@ def test_environments_no_step_uses_are_removed_but_the_latest_few(
     assert sorted(p.name for p in logs.iterdir()) == ["1a.log", "1b.log", "notes.txt"]
 
 
+def test_an_environment_in_use_is_not_pruned_by_another_run(tmp_path: Path) -> None:
+    # Run A tests in its environment (v0) while other runs, each with another setup
+    # command, prune what no step of theirs uses: the fourth would remove v0 (the least
+    # recently used of four), but A's test holds it, so it stays until A is done.
+    root = make_project(tmp_path, [("1a", {"requirements.txt": "flask==1\n"})])
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    envs = root / "build" / "repo" / ".git" / "tutorial" / "verify" / "envs"
+    setup = 'echo {} > "$TUTORIAL_ENV/m"'
+    slow = (f'touch "{signals}/started"; while [ ! -e "{signals}/go" ]; do sleep 0.02; done; '
+            'test "$(cat "$TUTORIAL_ENV/m")" = 0')
+    configure(root, top={"test": slow, "setup": setup.format(0),
+                         "setup_files": ["requirements.txt"]})
+    first = load(root)
+    a: list[VerifyResult] = []
+    run_a = threading.Thread(target=lambda: a.append(verify(first, Recorder(), timeout=60)))
+    run_a.start()
+    try:
+        _wait_for(lambda: (signals / "started").exists(), "run A's test to start")
+        (v0,) = envs.glob("*.ready")
+        os.utime(v0, (1, 1))  # the least recently used, whatever the clock's grain
+        for n in range(1, 5):
+            configure(root, top={"test": 'test -f "$TUTORIAL_ENV/m"', "setup": setup.format(n)})
+            other = verify(load(root), Recorder())
+            assert (other.setups, statuses(other)) == (1, {"1a": PASSED})
+        assert v0.is_file() and (envs / v0.stem / "m").is_file()
+    finally:
+        (signals / "go").touch()
+        run_a.join(60)
+    assert not run_a.is_alive() and statuses(a[0]) == {"1a": PASSED}
+    # Now that no test uses it, pruning removes it.
+    assert v0.stem in Environments(envs).prune(set(), 0)
+    assert not v0.exists() and not (envs / v0.stem).exists()
+
+
 def test_an_environment_lock_removed_while_waited_for_is_taken_again(tmp_path: Path) -> None:
-    # A pruning run removes an environment and its lock file while another run waits for
-    # that lock: the waiting run must lock the file now at that path, not the removed one
-    # (else a third run, opening the path afresh, would build the same environment at once).
-    import fcntl
-    import threading
-
-    from tutorial_tools.engine.runner import Environments, EnvSpec, Outcome
-
+    # A pruning run removes an environment's lock file while another run waits to use the
+    # environment (ready here: as when a third run built it again meanwhile). The waiting
+    # run must lock the file now at that path, not the removed one: else a pruning run,
+    # opening the path afresh, could remove the environment while its tests run.
     envs = Environments(tmp_path / "envs")
     spec = EnvSpec("setup", ())
-    envs.root.mkdir()
+    envs.path(spec).mkdir(parents=True)
+    (envs.root / f"{spec.key}.ready").write_text("{}")
     lock_path = envs.root / f"{spec.key}.lock"
     held = open(lock_path, "a")  # noqa: SIM115 (released below, by hand)
     fcntl.flock(held, fcntl.LOCK_EX)
-    seen: list[bool] = []
+    seen: list[str] = []
 
     def setup(path: Path) -> Outcome:
-        with open(lock_path) as now:  # the file at the path is locked (by this run)
-            try:
-                fcntl.flock(now, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                seen.append(False)
-            except BlockingIOError:
-                seen.append(True)
+        seen.append("setup")
         return Outcome(0, 0.0, False)
 
-    waiting = threading.Thread(target=envs.ensure, args=(spec, "1a", setup))
+    def use() -> None:
+        with envs.using(spec, "1a", setup), open(lock_path, "a") as now:
+            try:
+                fcntl.flock(now, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                seen.append("the file at the path is not locked")
+            except BlockingIOError:
+                seen.append("locked")
+
+    waiting = threading.Thread(target=use)
     waiting.start()
-    time.sleep(0.3)  # it now waits for the lock
-    lock_path.unlink()  # as pruning does, still holding it
-    held.close()
-    waiting.join(10)
+    try:
+        _wait_for(lambda: _lock_waited_for(lock_path), "the thread to wait for the lock")
+    finally:
+        lock_path.unlink()  # as pruning does, still holding it
+        held.close()
+        waiting.join(10)
     assert not waiting.is_alive()
-    assert seen == [True]  # a second lock on the file at the path was refused
+    assert seen == ["locked"]  # the lock at the path was taken; nothing was built
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {timeout} s")
+        time.sleep(0.01)
+
+
+def _lock_waited_for(path: Path) -> bool:
+    """Whether some process is blocked in `flock` on the file at `path` (/proc/locks
+    lists a blocked request as `-> FLOCK ADVISORY READ|WRITE pid major:minor:inode ...`)."""
+    st = path.stat()
+    file = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and file in fields[fields.index("->"):]:
+            return True
+    return False
 
 
 # -- failures -----------------------------------------------------------------------------

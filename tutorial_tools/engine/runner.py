@@ -154,10 +154,12 @@ _ENV_NAME = re.compile(r"([0-9a-f]{16})(\.ready|\.lock)?")  # what `Environments
 class Environments:
     """The environments under `root`, each built once per distinct `EnvSpec`.
 
-    One lock per environment, held by threads (a per-key `threading.Lock`) and by
-    processes (`flock` on `<key>.lock`), so steps that share an environment wait for the
-    first to build it. `<key>.ready` marks a finished one: it is reused across runs, and
-    its time is that of its last use (`prune` keeps the most recently used).
+    `<key>.lock` is locked with `flock`: exclusively while the environment is built (and
+    by threads too, with a per-key `threading.Lock`), so steps that share it, and other
+    `tutorial verify` processes, wait for the first to build it; shared for as long as a
+    step's commands use it, so no pruning run removes it from under them. `<key>.ready`
+    marks a finished one: it is reused across runs, and its time is that of its last use
+    (`prune` keeps the most recently used).
     """
 
     def __init__(self, root: Path) -> None:
@@ -171,31 +173,55 @@ class Environments:
         return self.root / spec.key
 
     @contextmanager
+    def _flocked(self, key: str, how: int) -> Iterator[None]:
+        """Hold `flock(how)` on the file at `<key>.lock` (made if missing)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / f"{key}.lock"
+        while True:
+            with open(lock_path, "a") as f:
+                fcntl.flock(f, how)
+                # A pruning run may have removed the lock file while this one waited:
+                # holding a lock on a file no longer there locks nothing; start again.
+                try:
+                    same = os.path.samestat(os.fstat(f.fileno()), lock_path.stat())
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    yield
+                    return
+
+    @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        """Hold the environment exclusively, against threads and processes."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            self.root.mkdir(parents=True, exist_ok=True)
-            lock_path = self.root / f"{key}.lock"
-            while True:
-                with open(lock_path, "a") as f:
-                    fcntl.flock(f, fcntl.LOCK_EX)
-                    # A pruning run may have removed the lock file while this one waited:
-                    # holding a lock on a file no longer there locks nothing; start again.
-                    try:
-                        same = os.path.samestat(os.fstat(f.fileno()), lock_path.stat())
-                    except FileNotFoundError:
-                        same = False
-                    if same:
-                        yield
-                        return
+        with lock, self._flocked(key, fcntl.LOCK_EX):
+            yield
 
-    def ensure(self, spec: EnvSpec, label: str, run: Callable[[Path], Outcome]) -> bool:
-        """Make the environment ready; `run(path)` runs the setup command into `path`.
+    @contextmanager
+    def using(self, spec: EnvSpec, label: str, run: Callable[[Path], Outcome]
+              ) -> Iterator[bool]:
+        """Make the environment ready, and keep it (a shared lock: `prune` leaves it
+        alone) until the block ends; `run(path)` runs the setup command into `path`.
 
-        Returns whether this call built it. Raises SetupFailed when the setup fails (or
+        Yields whether this call built it. Raises SetupFailed when the setup fails (or
         failed earlier in this run).
         """
+        ready = self.root / f"{spec.key}.ready"
+        built = False
+        while True:
+            with self._flocked(spec.key, fcntl.LOCK_SH):
+                if ready.is_file():
+                    with suppress(OSError):
+                        os.utime(ready)  # used now
+                    yield built
+                    return
+            # Not ready: build it (unless another builds it first), then take it shared.
+            # Between the two a pruning run may remove it; it is then built again.
+            built = self._build(spec, label, run) or built
+
+    def _build(self, spec: EnvSpec, label: str, run: Callable[[Path], Outcome]) -> bool:
+        """Build the environment unless it is ready; whether this call built it."""
         key = spec.key
         path = self.path(spec)
         ready = self.root / f"{key}.ready"
@@ -203,8 +229,6 @@ class Environments:
             if key in self._failed:
                 raise SetupFailed(self._failed[key])
             if ready.is_file():
-                with suppress(OSError):
-                    os.utime(ready)  # used now
                 return False
             shutil.rmtree(path, ignore_errors=True)  # what a killed setup left
             path.mkdir(parents=True)
@@ -227,7 +251,8 @@ class Environments:
     def prune(self, keep: set[str], recent: int) -> list[str]:
         """Remove the environments whose key is not in `keep`, but the `recent` most
         recently used of them; return the keys removed. Only names this class writes are
-        touched, and an environment another process holds locked is left alone."""
+        touched, and an environment that is locked (being built, or in use by a step's
+        commands, in this process or another) is left alone."""
         try:
             names = os.listdir(self.root)
         except OSError:
@@ -250,7 +275,7 @@ class Environments:
         return removed
 
     def _remove(self, key: str) -> bool:
-        """Delete one environment, unless a process holds its lock."""
+        """Delete one environment, unless its lock is held (shared or exclusive)."""
         lock_path = self.root / f"{key}.lock"
         try:
             with open(lock_path, "a") as lock:

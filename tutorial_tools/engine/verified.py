@@ -10,6 +10,7 @@ the last log of each step. After each run (one that was not interrupted):
   remembers passes, so a run with nothing to do writes nothing;
 - an environment is kept while some step's setup needs it, and KEPT_ENVS more, the most
   recently used, so going back to an earlier state of the tutorial does not rebuild them;
+  one that another run is building or testing in (it holds its lock) is left alone;
 - a step's log is kept while the manifest has the step.
 
 Nothing is pruned while some step is not built (what it will need is not known yet).

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -367,25 +368,26 @@ def _test(job: _Job, run: _Run, folder: Path, log: BinaryIO, log_path: Path) -> 
         return replace(error, reason=f"cannot check out its tree: {e.message}")
     env = {**git_env(), "TUTORIAL_STEP": step.label, "TUTORIAL_CHAPTER": str(step.chapter)}
     built = False
-    if job.env is not None:
-        spec = job.env
-        env["TUTORIAL_ENV"] = str(run.envs.path(spec))
+    with ExitStack() as using:
+        if job.env is not None:
+            spec = job.env
+            env["TUTORIAL_ENV"] = str(run.envs.path(spec))
 
-        def setup(path: Path) -> Outcome:
-            log.write(f"# setup: {spec.command}\n".encode())
-            return run_shell(spec.command, export, env, job.timeout, log, run.processes)
+            def setup(path: Path) -> Outcome:
+                log.write(f"# setup: {spec.command}\n".encode())
+                return run_shell(spec.command, export, env, job.timeout, log, run.processes)
 
-        try:
-            built = run.envs.ensure(spec, step.label, setup)
-        except SetupFailed as e:
-            if run.stopped:
-                return StepResult(step, NOT_RUN, job.command, job.tree, reason=run.stopped)
-            log.write(f"# {e.message}\n".encode())
-            return replace(error, reason=e.message, tail=_tail(log_path, 0))
-        _activate(env, run.envs.path(spec))
-    log.write(f"# test: {job.command}\n".encode())
-    offset = log.tell()
-    outcome = run_shell(job.command, export, env, job.timeout, log, run.processes)
+            try:  # the environment stays in use (never pruned) until the test ends
+                built = using.enter_context(run.envs.using(spec, step.label, setup))
+            except SetupFailed as e:
+                if run.stopped:
+                    return StepResult(step, NOT_RUN, job.command, job.tree, reason=run.stopped)
+                log.write(f"# {e.message}\n".encode())
+                return replace(error, reason=e.message, tail=_tail(log_path, 0))
+            _activate(env, run.envs.path(spec))
+        log.write(f"# test: {job.command}\n".encode())
+        offset = log.tell()
+        outcome = run_shell(job.command, export, env, job.timeout, log, run.processes)
     if outcome.exit_code is None and not outcome.timed_out:
         return StepResult(step, NOT_RUN, job.command, job.tree, log=log_path,
                           reason=run.stopped, setup_built=built)

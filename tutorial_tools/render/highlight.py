@@ -13,7 +13,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 from html import escape
 from typing import cast
@@ -99,14 +98,6 @@ def highlight(text: str, path: str, upto: int | None = None) -> list[list[Segmen
     return out
 
 
-@dataclass(frozen=True)
-class HighlightCounts:
-    """What the cache of highlighted blobs did since the process started."""
-
-    lexed: int  # blobs lexed (again, when more of their lines were asked for)
-    reused: int  # answers taken from the cache without lexing
-
-
 # Highlighted blobs, shared by the diff and the file renderer and by every call: a blob id
 # names one content for ever, a step's new files are the next steps' old ones, and a
 # `::file` directive shows a blob the step's diff showed. (blob, lexer) -> (lines lexed, or
@@ -116,7 +107,6 @@ _BLOBS: OrderedDict[tuple[str, str], tuple[int | None, list[list[Segment]] | Non
     OrderedDict())
 _BLOBS_MAX = 256
 _LOCK = threading.Lock()
-_COUNTS = {"lexed": 0, "reused": 0}
 
 
 def highlight_blob(oid: str, path: str, upto: int, data: Callable[[], bytes],
@@ -129,7 +119,6 @@ def highlight_blob(oid: str, path: str, upto: int, data: Callable[[], bytes],
         done = _BLOBS.get(key)
         if done is not None and (done[0] is None or done[0] >= upto):
             _BLOBS.move_to_end(key)
-            _COUNTS["reused"] += 1
             return done[1]
     content = data()
     lines = None if len(content) > LARGE_BYTES else highlight(
@@ -137,16 +126,9 @@ def highlight_blob(oid: str, path: str, upto: int, data: Callable[[], bytes],
     complete = lines is None or len(lines) < upto
     with _LOCK:
         _BLOBS[key] = (None if complete else upto, lines)
-        _COUNTS["lexed"] += 1
         while len(_BLOBS) > _BLOBS_MAX:
             _BLOBS.popitem(last=False)
     return lines
-
-
-def highlight_counts() -> HighlightCounts:
-    """How often the cache of highlighted blobs lexed and how often it was reused."""
-    with _LOCK:
-        return HighlightCounts(_COUNTS["lexed"], _COUNTS["reused"])
 
 
 def forget_highlighting() -> None:

@@ -10,7 +10,10 @@ Pruning: after a build, the entries it did not use go once they are older than a
 of days (an entry's age is the time since it was written or since a pruning build last saw
 it used). So the cache holds what the last build shows plus what recent builds showed
 (another branch, the history before an undo), and an unchanged tutorial prunes nothing:
-pruning walks the cache only after a build that wrote to it, or once a day.
+pruning walks the cache only after a build that wrote to it, or once a day. Whatever the
+number of days, nothing younger than MIN_AGE goes: another build on the same cache (a
+`mkdocs serve` beside a `mkdocs build`) may have just written it, or be writing it (a
+`.tmp-` file), and not have used it yet.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 CACHE_DIR = Path(".tutorial") / "site-cache"
 KEEP_DAYS = 14  # how long entries no build uses are kept (the plugin's `cache_days`)
 PRUNE_EVERY = 24 * 3600.0  # seconds: how often a build that wrote nothing still prunes
+MIN_AGE = 3600.0  # seconds: no entry younger than this is pruned, whatever `keep_days` says
 _STAMP = "pruned"  # in the cache's root: when it was last pruned
 _DAY = 24 * 3600.0
 
@@ -111,10 +115,12 @@ class DiskCache:
 
     def prune(self, keep_days: float, *, now: float | None = None) -> Pruned | None:
         """Remove the entries not asked for since this object was made that are older
-        than `keep_days`; refresh the age of old entries that were asked for. Runs only when
-        something was written, or the last pruning is older than PRUNE_EVERY (None when it
-        did not run). Only files in the cache's own layout (`<kind>/<xx>/<name>`) are
-        considered; anything else under the root is left alone."""
+        than `keep_days` and than MIN_AGE (so never what another build on the same cache
+        is writing or has just written); refresh the age of old entries that were asked
+        for. Runs only when something was written, or the last pruning is older than
+        PRUNE_EVERY (None when it did not run). Only files in the cache's own layout
+        (`<kind>/<xx>/<name>`) are considered; anything else under the root is left
+        alone."""
         now = time.time() if now is None else now
         stamp = self.root / _STAMP
         if not self.written:
@@ -125,7 +131,7 @@ class DiskCache:
                 pass
         if not self.root.is_dir():
             return None
-        cutoff = now - keep_days * _DAY
+        cutoff = now - max(keep_days * _DAY, MIN_AGE)
         removed = freed = kept = 0
         for kind in _subdirs(self.root):
             for bucket in _subdirs(kind):
@@ -152,7 +158,6 @@ class DiskCache:
         with _quiet():
             stamp.touch()
         return Pruned(removed, freed, kept)
-
 
     def prune_later(self) -> None:
         """Have the next build prune, even if it writes nothing (this one could not)."""

@@ -60,7 +60,8 @@ class TutorialConfig(base.Config):  # type: ignore[no-untyped-call]
     downloads = c.Type(bool, default=True)
     """Offer each step as a zip of its files and as a patch."""
     cache_days = c.Type(int, default=KEEP_DAYS)
-    """Keep entries of `.tutorial/site-cache/` that a build no longer uses this many days."""
+    """Keep entries of `.tutorial/site-cache/` that a build no longer uses this many days
+    (and never less than an hour: another build on the cache may not have used them yet)."""
 
 
 STEPS_IN_NAV = 100  # the most steps whose pages the navigation lists by default
