@@ -22,7 +22,7 @@ from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
 from ..project import STATE_DIR
-from .build import built_steps, owned_refs
+from .build import built_steps, moved_refs
 
 REWRITE = "rewrite.json"  # a rewrite stopped at a conflict
 EDIT = "edit.json"  # the step `tutorial edit` put in the work tree
@@ -120,11 +120,10 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
         built = built_steps(manifest, repo)
         branch_ref = f"refs/heads/{manifest.branch}"
         current = repo.refs("refs/tags/", branch_ref)
-        moved = [ref for ref, oid in owned_refs(repo).items() if current.get(ref) != oid]
+        moved = moved_refs(repo, manifest.branch, current=current)
         if moved:
-            names = ", ".join(r.removeprefix("refs/tags/").removeprefix("refs/heads/")
-                              for r in moved[:8]) + (f" and {len(moved) - 8} more"
-                                                     if len(moved) > 8 else "")
+            names = ", ".join(m.name for m in moved[:8]) + (f" and {len(moved) - 8} more"
+                                                             if len(moved) > 8 else "")
             raise TutorialError(f"refs in {manifest.repo_path} were moved outside tutorial: "
                                 f"{names}",
                                 f"{say.nothing} See `tutorial status`; `tutorial build "
