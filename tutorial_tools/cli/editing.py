@@ -133,7 +133,8 @@ def abort(ctx: Context) -> None:
 
 @cli.command()
 @click.option("--force", is_flag=True,
-              help="Undo even if its files were edited by hand since (those edits are lost).")
+              help="Undo even if its files were edited or refs moved by hand since (those "
+              "edits and moves are lost).")
 @pass_ctx
 def undo(ctx: Context, force: bool) -> None:
     """Undo the last rewrite: its step files come back and the history is rebuilt."""

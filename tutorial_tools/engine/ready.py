@@ -120,14 +120,7 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
         built = built_steps(manifest, repo)
         branch_ref = f"refs/heads/{manifest.branch}"
         current = repo.refs("refs/tags/", branch_ref)
-        moved = moved_refs(repo, manifest.branch, current=current)
-        if moved:
-            names = ", ".join(m.name for m in moved[:8]) + (f" and {len(moved) - 8} more"
-                                                             if len(moved) > 8 else "")
-            raise TutorialError(f"refs in {manifest.repo_path} were moved outside tutorial: "
-                                f"{names}",
-                                f"{say.nothing} See `tutorial status`; `tutorial build "
-                                f"--force` puts them back where chapters/ says; {say.then}.")
+        require_unmoved(manifest, repo, say, current=current)
         last = built[-1] if built else None
         if last is None or None in built or current.get(branch_ref) != last.commit:
             where = f" (from step {manifest.steps[built.index(None)].label})" \
@@ -139,6 +132,23 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
         repo.close()
         raise
     return repo, [b.commit for b in built if b is not None]
+
+
+def require_unmoved(manifest: Manifest, repo: Repository, say: Say, *,
+                    current: dict[str, str] | None = None, forcing: str = "") -> None:
+    """Refuse while a ref the last build wrote (the branch, a tag) was moved or deleted
+    outside tutorial: the build at the end of the command would put it back, and the
+    author's value would be lost without a word. `current`: the refs, when the caller read
+    them already; `forcing`: a sentence on the command's own `--force`, for the hint."""
+    moved = moved_refs(repo, manifest.branch, current=current)
+    if moved:
+        names = ", ".join(m.name for m in moved[:8]) + (f" and {len(moved) - 8} more"
+                                                         if len(moved) > 8 else "")
+        raise TutorialError(f"refs in {manifest.repo_path} were moved outside tutorial: "
+                            f"{names}",
+                            f"{say.nothing} See `tutorial status`; `tutorial build "
+                            f"--force` puts them back where chapters/ says; {say.then}."
+                            + (f" {forcing}" if forcing else ""))
 
 
 def require_clean(repo: Repository, say: Say, branch_ref: str | None = None) -> None:

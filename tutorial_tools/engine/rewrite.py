@@ -15,6 +15,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from .ready import (
     read_state,
     require_clean,
     require_idle,
+    require_unmoved,
     write_state,
 )
 from .treepatch import apply_to_tree
@@ -337,13 +339,20 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
     """Undo the last operation not undone yet: its files come back, then a build.
 
     Refuses, changing nothing, while a file it would put back differs from what the
-    operation left (edited by hand since), unless `force`."""
+    operation left (edited by hand since), or while a tag or the branch was moved outside
+    tutorial (the build at the end would move it back), unless `force`."""
     require_idle(manifest, REWRITING)
     log = OpLog(manifest.root)
     op = log.last_undoable()
     if (manifest.repo_path / ".git").exists():  # the build at the end would overwrite edits
         with Repository(manifest.repo_path) as repo:
             require_clean(repo, REWRITING)
+            if not force:
+                require_unmoved(manifest, repo, REWRITING, forcing=(
+                    "Or undo anyway with `tutorial undo --force`: the refs go where the "
+                    f"steps were before #{op.id}, and where they were moved to is lost "
+                    f"(keep one first: `git -C {shlex.quote(str(repo.work_tree or repo.git_dir))}"
+                    " tag NEW-NAME MOVED-TAG`)."))
     drifted = log.drifted(op)
     if drifted and not force:
         shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more"
