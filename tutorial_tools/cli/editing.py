@@ -116,7 +116,9 @@ def continue_(ctx: Context) -> None:
     from ..engine import rewrite
 
     with project_lock(ctx.root(), "tutorial continue"):
-        result = rewrite.continue_(ctx.manifest(), ctx.reporter)
+        # Unchecked: an interrupted write may have left the manifest naming a step file
+        # it was about to create, which continuing writes.
+        result = rewrite.continue_(ctx.manifest(check_files=False), ctx.reporter)
     _report_rewrite(ctx, result)
 
 

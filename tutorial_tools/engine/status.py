@@ -53,9 +53,8 @@ class Status:
         """The one thing to do next, most urgent first: what the other commands need."""
         if self.interrupted or self.rewrite:
             return "tutorial continue"
-        if self.broken_files:  # restore them from the project's own history
-            paths = " ".join(shlex.quote(p) for p in self.broken_files)
-            return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
+        if self.broken_files:
+            return self.restore
         if self.editing:
             return "tutorial save"
         if not self.built or self.unbuilt:
@@ -63,6 +62,14 @@ class Status:
         if self.messages:
             return "tutorial renumber"
         return None
+
+    @property
+    def restore(self) -> str | None:
+        """The command that restores the broken step files from the project's own history."""
+        if not self.broken_files:
+            return None
+        paths = " ".join(shlex.quote(p) for p in self.broken_files)
+        return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
