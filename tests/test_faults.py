@@ -390,8 +390,9 @@ def test_a_new_chapter_killed_before_its_step_file_is_written(template: Path,
         assert proc.returncode == 1
         assert "chapters/04-admin/4a.patch is missing" in proc.stderr
         assert "checkout --" not in proc.stderr
-        assert ("(#1) was interrupted while writing it: finish it with `tutorial "
-                "continue`, or go back with `tutorial abort`") in " ".join(proc.stderr.split())
+        assert ("`tutorial step add 4a --after 3d --chapter Admin` (#1) was interrupted "
+                "while writing it: finish it with `tutorial continue`, or go back with "
+                "`tutorial abort`") in " ".join(proc.stderr.split())
     text = read_only(root, "status")
     assert "restore with" not in text and "`tutorial continue`" in text
     proc = tutorial(root, "continue")

@@ -60,6 +60,16 @@ def test_retitle_changes_subject_and_manifest(project: Path) -> None:
     assert _load(project).step("2a").title == "Better words"
 
 
+def test_retitle_strips_the_title_and_refuses_an_empty_one(project: Path) -> None:
+    before = git(project / "build" / "repo", "show-ref", "--tags", "--heads")
+    with pytest.raises(TutorialError, match=r"^a title cannot be empty\. Nothing was changed"):
+        sequence.retitle(_load(project), "2a", "  ", Recorder(), "retitle")
+    assert git(project / "build" / "repo", "show-ref", "--tags", "--heads") == before
+    sequence.retitle(_load(project), "2a", "  Better words ", Recorder(), "retitle")
+    assert _load(project).step("2a").title == "Better words"
+    assert _tags(project)["2a"] == "Chapter 2: Better words (2a)"
+
+
 def test_renumber_after_inserting_a_chapter_number(project: Path) -> None:
     path = project / "tutorial.yaml"
     path.write_text(path.read_text().replace("number: 2", "number: 3"))

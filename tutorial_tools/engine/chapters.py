@@ -20,7 +20,7 @@ from ..errors import TutorialError
 from ..manifest import Chapter, Manifest, default_name, slugify, tag_problem
 from ..reporter import Reporter
 from .scaffold import chapter_heading, chapter_index
-from .sequence import _NUMBERED, ResequenceResult, _resequence, _set_labels
+from .sequence import _NUMBERED, ResequenceResult, _resequence, _set_labels, clean_title
 
 
 def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str | None,
@@ -30,8 +30,8 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     one step TAG: empty, or with the change PATCH (carried through the later steps)."""
     if (problem := tag_problem(tag)) is not None:
         raise TutorialError(f"bad tag {tag!r}: {problem}")
-    if not chapter_title.strip():
-        raise TutorialError("a chapter's title cannot be empty", "Give one with `--chapter`.")
+    chapter_title = clean_title(chapter_title, "a chapter's title", "Give one with `--chapter`.")
+    title = None if title is None else clean_title(title)
     step = manifest.step(after)
     ci = next(k for k, c in enumerate(manifest.chapters) if step in c.steps)
     chapter = manifest.chapters[ci]

@@ -44,9 +44,15 @@ def rename(manifest: Manifest, old: str, new: str, reporter: Reporter, command: 
 def retitle(manifest: Manifest, ref: str, title: str, reporter: Reporter, command: str,
             ) -> RelabelResult:
     """Give a step a new title (and its commit a new subject, when it follows the template)."""
+    return _relabel(manifest, {manifest.step(ref).label: (None, clean_title(title))},
+                    reporter, command)
+
+
+def clean_title(title: str, what: str = "a title", hint: str | None = None) -> str:
+    """A title as the manifest keeps it: without surrounding spaces; refused when empty."""
     if not title.strip():
-        raise TutorialError("a title cannot be empty")
-    return _relabel(manifest, {manifest.step(ref).label: (None, title)}, reporter, command)
+        raise TutorialError(f"{what} cannot be empty. Nothing was changed.", hint)
+    return title.strip()
 
 
 def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelResult:
@@ -193,6 +199,7 @@ def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: byte
         raise TutorialError(f"bad tag {tag!r}: {problem}")
     if any(tag in (s.tag, s.name) for s in manifest.steps):
         raise TutorialError(f"there is a step {tag!r} already", "Choose another tag.")
+    title = None if title is None else clean_title(title)
     labels = [s.label for s in manifest.steps]
     anchor = labels.index(manifest.step(after).label)
     order: list[int | None] = list(range(len(labels)))
