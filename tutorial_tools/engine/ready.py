@@ -22,7 +22,7 @@ from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
 from ..project import STATE_DIR
-from .build import built_steps, moved_refs
+from .build import BuiltStep, built_steps, moved_refs
 
 REWRITE = "rewrite.json"  # a rewrite stopped at a conflict
 EDIT = "edit.json"  # the step `tutorial edit` put in the work tree
@@ -108,10 +108,11 @@ def require_idle(manifest: Manifest, say: Say, *, editing_ok: bool = False) -> N
                             f"{say.then}.")
 
 
-def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
-    """The built repository, open, and the commit of every step, once it is certain that
-    the last build made them from chapters/ as they are and that no ref it wrote (the
-    branch, the tags) was moved since. The caller closes the repository."""
+def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[BuiltStep]]:
+    """The built repository, open, and what the last build made of every step (its commit
+    and tag), once it is certain that the build made them from chapters/ as they are and
+    that no ref it wrote (the branch, the tags) was moved since. Each step file is read once,
+    here. The caller closes the repository."""
     if not (manifest.repo_path / ".git").exists():
         raise HistoryNotBuilt("the history is not built yet",
                               f"{say.nothing} Run `tutorial build`, {say.then}.")
@@ -131,7 +132,7 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
     except BaseException:
         repo.close()
         raise
-    return repo, [b.commit for b in built if b is not None]
+    return repo, [b for b in built if b is not None]
 
 
 def require_unmoved(manifest: Manifest, repo: Repository, say: Say, *,

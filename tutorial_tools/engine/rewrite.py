@@ -94,7 +94,8 @@ class _History:
 
 def _open(manifest: Manifest) -> _History:
     """The built history, once `ready` found it built from chapters/ as they are."""
-    repo, commits = open_built(manifest, REWRITING)
+    repo, built = open_built(manifest, REWRITING)
+    commits = [b.commit for b in built]
     trees = [split_object(raw)[0][0].value.decode()
              for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
     return _History(manifest, repo, commits, trees, commits[-1],
