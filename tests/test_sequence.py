@@ -108,6 +108,28 @@ def independent(tmp_path: Path) -> Path:
     return root
 
 
+def test_a_tag_whose_file_name_another_step_has_is_refused_cleanly(project: Path) -> None:
+    """`2a/x` is kept in 2a-x.patch: next to a step 2a-x, adding or renaming to it is
+    refused before anything is written, naming the clash (not a position in a manifest
+    that was never written)."""
+    sequence.add(_load(project), "2a-x", "2a", None, None, Recorder(), "add")
+    before = git(project / "build" / "repo", "show-ref", "--tags", "--heads")
+    text = (project / "tutorial.yaml").read_text()
+    for attempt in (
+            lambda: sequence.add(_load(project), "2a/x", "2b", None, None, Recorder(), "add"),
+            lambda: sequence.rename(_load(project), "2b", "2a/x", Recorder(), "rename"),
+            lambda: sequence.add(_load(project), "2a-x", "2b", None, None, Recorder(), "add")):
+        with pytest.raises(TutorialError) as caught:
+            attempt()
+        assert caught.value.hint == "Choose another tag."
+        assert caught.value.message in (
+            "there is a step '2a-x' already. Nothing was changed.",
+            "there is a step '2a-x' already: tag '2a/x' would keep the step in 2a-x.patch "
+            "too. Nothing was changed.")
+    assert git(project / "build" / "repo", "show-ref", "--tags", "--heads") == before
+    assert (project / "tutorial.yaml").read_text() == text
+
+
 def test_drop_removes_the_change_from_every_later_step(independent: Path) -> None:
     sequence.drop(_load(independent), "1b", Recorder(), "step drop 1b")
     assert "1b" not in _tags(independent)

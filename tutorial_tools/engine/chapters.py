@@ -20,7 +20,14 @@ from ..errors import TutorialError
 from ..manifest import Chapter, Manifest, default_name, slugify, tag_problem
 from ..reporter import Reporter
 from .scaffold import chapter_heading, chapter_index
-from .sequence import _NUMBERED, ResequenceResult, _resequence, _set_labels, clean_title
+from .sequence import (
+    _NUMBERED,
+    ResequenceResult,
+    _resequence,
+    _set_labels,
+    clean_title,
+    require_free_tag,
+)
 
 
 def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str | None,
@@ -180,9 +187,4 @@ def _check_tags(manifest: Manifest, tag: str, renamed: tuple[tuple[str, str], ..
                     f"renumbering the later chapters would give step {s.label} the tag "
                     f"{ident}, which step {owner[ident]} has. Nothing was changed.",
                     f"Rename one of them first (`tutorial step rename {owner[ident]} NEW`).")
-    for ident in (tag, default_name(tag)):
-        if ident in owner:
-            became = (f" (after renumbering, {owner[ident]} becomes {ident})"
-                      if moving.get(owner[ident]) == ident else "")
-            raise TutorialError(f"there is a step {ident!r} already{became}. Nothing was "
-                                "changed.", "Choose another tag.")
+    require_free_tag(tag, owner, renamed=moving)

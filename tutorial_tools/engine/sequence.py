@@ -8,13 +8,22 @@ change, so no merge runs; the build moves, creates and deletes the tags in one t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .. import stepfile
 from ..errors import TutorialError
-from ..manifest import Manifest, Step, edited, from_text, render_message, tag_problem
+from ..manifest import (
+    Manifest,
+    Step,
+    default_name,
+    edited,
+    from_text,
+    render_message,
+    tag_problem,
+)
 from ..reporter import Reporter
 from .build import BuildResult
 from .ready import REWRITING, require_idle
@@ -36,8 +45,9 @@ def rename(manifest: Manifest, old: str, new: str, reporter: Reporter, command: 
     step = manifest.step(old)
     if (problem := tag_problem(new)) is not None:
         raise TutorialError(f"bad tag {new!r}: {problem}")
-    if any(new in (s.tag, s.name) for s in manifest.steps if s != step):
-        raise TutorialError(f"there is a step {new!r} already", "Choose another tag.")
+    # Its file's name follows the tag unless the manifest gives it a `name:` of its own.
+    require_free_tag(new, step_idents(manifest, skip=step),
+                     named=step.name == default_name(step.tag or ""))
     return _relabel(manifest, {step.label: (new, None)}, reporter, command)
 
 
@@ -67,6 +77,35 @@ def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelRes
             if s.tag != want:
                 changes[s.label] = (want, None)
     return _relabel(manifest, changes, reporter, command, resubject=True)
+
+
+def step_idents(manifest: Manifest, skip: Step | None = None) -> dict[str, str]:
+    """Every step's tag and file name (but `skip`'s) -> the step's label."""
+    return {ident: s.label for s in manifest.steps if s != skip
+            for ident in (s.tag, s.name) if ident is not None}
+
+
+def require_free_tag(tag: str, owners: Mapping[str, str], *, named: bool = True,
+                     renamed: Mapping[str, str] | None = None) -> None:
+    """Refuse a tag that a step in `owners` (tags and file names -> labels, as
+    `step_idents` gives them) has already as its tag or file name, or, when the step's file
+    is `named` after its tag, whose file name (`default_name`: `2a/x` gives 2a-x) one has:
+    the manifest would name two steps alike. `renamed` (labels -> new tags) says which
+    owners have their tags only after a renumbering."""
+    idents = [tag, default_name(tag)] if named else [tag]
+    for ident in dict.fromkeys(idents):
+        owner = owners.get(ident)
+        if owner is None:
+            continue
+        became = renamed is not None and renamed.get(owner) == ident
+        if owner == ident or became:  # ident is its tag
+            clash = f"there is a step {ident!r} already" + (
+                f" (after renumbering, {owner} becomes {ident})" if became else "")
+        else:
+            clash = f"step {owner!r} is kept in {ident}.patch already"
+        if ident != tag:
+            clash += f": tag {tag!r} would keep the step in {ident}.patch too"
+        raise TutorialError(f"{clash}. Nothing was changed.", "Choose another tag.")
 
 
 def _follows(subject: str, manifest: Manifest, step: Step) -> bool:
@@ -197,8 +236,7 @@ def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: byte
     """Insert a step after AFTER: empty, or with the change PATCH (carried through the rest)."""
     if (problem := tag_problem(tag)) is not None:
         raise TutorialError(f"bad tag {tag!r}: {problem}")
-    if any(tag in (s.tag, s.name) for s in manifest.steps):
-        raise TutorialError(f"there is a step {tag!r} already", "Choose another tag.")
+    require_free_tag(tag, step_idents(manifest))
     title = None if title is None else clean_title(title)
     labels = [s.label for s in manifest.steps]
     anchor = labels.index(manifest.step(after).label)
