@@ -21,12 +21,12 @@ from ..manifest import Chapter, Manifest, default_name, slugify, tag_problem
 from ..reporter import Reporter
 from .scaffold import chapter_heading, chapter_index
 from .sequence import (
-    _NUMBERED,
+    NUMBERED,
     ResequenceResult,
-    _resequence,
-    _set_labels,
     clean_title,
     require_free_tag,
+    resequence,
+    set_labels,
 )
 
 
@@ -54,7 +54,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     renamed = _renamed_tags(manifest.chapters[ci + 1:], numbers)
     _check_tags(manifest, tag, renamed)
     slug = slugify(number, chapter_title)
-    folder = manifest.root / "chapters" / slug
+    folder = manifest.chapter_dir(Chapter(number, chapter_title, slug, ()))
     if folder.exists() or any(c.slug == slug for c in manifest.chapters):
         raise TutorialError(
             f"the new chapter's folder chapters/{slug} exists already (its slug is made "
@@ -69,7 +69,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     def change(data: Any) -> None:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-        _set_labels(data, labels, {old: (new, None) for old, new in renamed})
+        set_labels(data, labels, {old: (new, None) for old, new in renamed})
         nodes = data["chapters"]
         for k, (later, new_number) in enumerate(zip(manifest.chapters[ci + 1:], numbers,
                                                     strict=True)):
@@ -94,7 +94,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
                   if c.number != n)
     extra = {folder / "index.md": chapter_index(number, chapter_title).encode("utf-8")}
     extra.update(_headings(manifest, moved))
-    result = _resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
+    result = resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
                          dry_run, subjects=True, extra=extra)
     return replace(result, renamed=renamed, chapter=(number, chapter_title, slug),
                    renumbered=tuple((c.number, n) for c, n in moved))
@@ -165,7 +165,7 @@ def _renamed_tags(later: tuple[Chapter, ...], numbers: list[int]) -> tuple[tuple
         if number == chapter.number:
             continue
         for s in chapter.steps:
-            m = _NUMBERED.match(s.tag or "")
+            m = NUMBERED.match(s.tag or "")
             if m and m[1] == str(chapter.number):
                 out.append((s.label, f"{number}{m[2]}"))
     return tuple(out)
