@@ -221,6 +221,26 @@ def test_undo_refuses_to_lose_a_hand_edit_of_the_manifest(
     assert "title: project" in yaml.read_text()
 
 
+def test_undo_refuses_while_a_tag_was_moved_by_hand(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The build at the end of undo puts every tag back: a tag moved by hand since is
+    refused first, with nothing restored; `--force` goes on, and the tag moves back."""
+    root, repo = project, project / "build" / "repo"
+    original = published(root)
+    assert tutorial(capsys, root, "step", "add", "1c", "--after", "1b")[0] == 0
+    git(repo, "tag", "-f", "1b", "1a")
+    before = snapshot(root)
+    code, out, err = tutorial(capsys, root, "undo")
+    assert code == 1, out
+    assert f"error: refs in {repo} were moved outside tutorial: 1b" in err
+    assert "Nothing was changed." in err and "`tutorial undo --force`" in err
+    assert snapshot(root) == before
+    assert "[done]" in tutorial(capsys, root, "log")[1]  # still there to undo
+    code, _, err = tutorial(capsys, root, "undo", "--force")
+    assert code == 0, err
+    assert published(root) == original
+
+
 def test_undo_after_a_step_file_was_moved_by_hand(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's way to start a chapter: add a step, then move its entry and file."""

@@ -365,3 +365,40 @@ def test_continue_killed_keeps_the_resolution(point: str, template: Path,
     at_tip_and_clean(aborted)
     st = status(aborted)
     assert (st["clean"], st["rewrite"], st["interrupted"]) == (True, None, None)
+
+
+def test_a_new_chapter_killed_before_its_step_file_is_written(template: Path,
+                                                               tmp_path: Path) -> None:
+    """Killed after the manifest names the new step, before its file exists: the commands
+    that stop at the missing file point to `continue` and `abort` (restoring the file from
+    the project's own git history cannot work: the operation was creating it), and both
+    work."""
+    root = copy(template, tmp_path / "killed")
+    git(root, "init", "-q")  # a project kept in git: the usual hint is `git checkout`
+    old_refs, old_files = tags_and_branch(root), chapters(root)
+    add = ("step", "add", "4a", "--after", "3d", "--chapter", "Admin")
+    assert tutorial(root, *add, kill_at="rewrite:first-file").returncode == -signal.SIGKILL
+    aborted = copy(root, tmp_path / "aborted")
+    other = copy(root, tmp_path / "other")  # a file the operation did not write, gone too
+    (other / "chapters" / "01-part-1" / "1a.patch").unlink()
+    proc = tutorial(other, "build")
+    assert proc.returncode == 1
+    assert "checkout -- chapters/01-part-1/1a.patch`" in proc.stderr
+    assert "Then settle `tutorial step add 4a" in proc.stderr
+    for command in (("build",), ("step", "drop", "1a")):
+        proc = tutorial(root, *command)
+        assert proc.returncode == 1
+        assert "chapters/04-admin/4a.patch is missing" in proc.stderr
+        assert "checkout --" not in proc.stderr
+        assert ("`tutorial step add 4a --after 3d --chapter Admin` (#1) was interrupted "
+                "while writing it: finish it with `tutorial continue`, or go back with "
+                "`tutorial abort`") in " ".join(proc.stderr.split())
+    text = read_only(root, "status")
+    assert "restore with" not in text and "`tutorial continue`" in text
+    proc = tutorial(root, "continue")
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "chapters" / "04-admin" / "4a.patch").is_file()
+    assert "refs/tags/4a" in tags_and_branch(root)
+    proc = tutorial(aborted, "abort")
+    assert proc.returncode == 0, proc.stderr
+    assert tags_and_branch(aborted) == old_refs and chapters(aborted) == old_files

@@ -196,7 +196,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(project: Path) -> No
     ("1a", "1b", "Forms", "there is a step '1a' already"),
     ("2a", "1b", "Models", "folder chapters/02-models exists already"),
     ("-x", "1b", "Forms", "cannot start with '-'"),
-    ("2a", "1b", " ", "title cannot be empty"),
+    ("2a", "1b", " ", r"title cannot be empty\. Nothing was changed\."),
 ])
 def test_refusals_change_nothing(project: Path, tag: str, after: str, title: str,
                                  message: str) -> None:
@@ -247,7 +247,28 @@ def test_the_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
                               "read it as an option)\n")
     code, out, _ = tutorial(capsys, project, "log")
     assert code == 0
-    assert "tutorial step add 2a --after 1b --chapter 'Forms'  [done]" in out
+    assert "tutorial step add 2a --after 1b --chapter Forms  [done]" in out
+
+
+def test_the_command_text_quotes_as_a_shell_does(project: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`tutorial log` (and undo and interrupt messages) show the command as it can be typed
+    again, not with Python's quoting."""
+    for args in (("step", "add", "2a", "--after", "1b", "--chapter", "Don't panic"),
+                 ("step", "retitle", "1a", "It's \"set\" up")):
+        assert tutorial(capsys, project, *args)[0] == 0
+    out = tutorial(capsys, project, "log")[1]
+    assert "tutorial step add 2a --after 1b --chapter 'Don'\"'\"'t panic'  [done]" in out
+    assert """tutorial step retitle 1a 'It'"'"'s "set" up'  [done]""" in out
+    assert "Undid #2 `tutorial step retitle 1a 'It'" in tutorial(capsys, project, "undo")[2]
+
+
+def test_a_chapter_title_is_stored_without_surrounding_spaces(project: Path) -> None:
+    result = chapters.add(_load(project), "2a", "1b", "  Forms  ", None, None, Recorder(),
+                          "add")
+    assert result.chapter == (2, "Forms", "02-forms")
+    assert _load(project).chapters[1].title == "Forms"
+    assert "title: Forms\n" in (project / "tutorial.yaml").read_text()
 
 
 def test_chapters_numbered_by_their_place_keep_their_folders(project: Path) -> None:

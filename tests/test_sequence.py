@@ -60,6 +60,16 @@ def test_retitle_changes_subject_and_manifest(project: Path) -> None:
     assert _load(project).step("2a").title == "Better words"
 
 
+def test_retitle_strips_the_title_and_refuses_an_empty_one(project: Path) -> None:
+    before = git(project / "build" / "repo", "show-ref", "--tags", "--heads")
+    with pytest.raises(TutorialError, match=r"^a title cannot be empty\. Nothing was changed"):
+        sequence.retitle(_load(project), "2a", "  ", Recorder(), "retitle")
+    assert git(project / "build" / "repo", "show-ref", "--tags", "--heads") == before
+    sequence.retitle(_load(project), "2a", "  Better words ", Recorder(), "retitle")
+    assert _load(project).step("2a").title == "Better words"
+    assert _tags(project)["2a"] == "Chapter 2: Better words (2a)"
+
+
 def test_renumber_after_inserting_a_chapter_number(project: Path) -> None:
     path = project / "tutorial.yaml"
     path.write_text(path.read_text().replace("number: 2", "number: 3"))
@@ -96,6 +106,28 @@ def independent(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     import_and_build(src, root)
     return root
+
+
+def test_a_tag_whose_file_name_another_step_has_is_refused_cleanly(project: Path) -> None:
+    """`2a/x` is kept in 2a-x.patch: next to a step 2a-x, adding or renaming to it is
+    refused before anything is written, naming the clash (not a position in a manifest
+    that was never written)."""
+    sequence.add(_load(project), "2a-x", "2a", None, None, Recorder(), "add")
+    before = git(project / "build" / "repo", "show-ref", "--tags", "--heads")
+    text = (project / "tutorial.yaml").read_text()
+    for attempt in (
+            lambda: sequence.add(_load(project), "2a/x", "2b", None, None, Recorder(), "add"),
+            lambda: sequence.rename(_load(project), "2b", "2a/x", Recorder(), "rename"),
+            lambda: sequence.add(_load(project), "2a-x", "2b", None, None, Recorder(), "add")):
+        with pytest.raises(TutorialError) as caught:
+            attempt()
+        assert caught.value.hint == "Choose another tag."
+        assert caught.value.message in (
+            "there is a step '2a-x' already. Nothing was changed.",
+            "there is a step '2a-x' already: tag '2a/x' would keep the step in 2a-x.patch "
+            "too. Nothing was changed.")
+    assert git(project / "build" / "repo", "show-ref", "--tags", "--heads") == before
+    assert (project / "tutorial.yaml").read_text() == text
 
 
 def test_drop_removes_the_change_from_every_later_step(independent: Path) -> None:

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import re
-import shlex
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -354,6 +353,8 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
         chapters.append(Chapter(number, ctitle, slug, tuple(steps)))
     manifest = Manifest(path, title, repo, branch, template, tuple(chapters))
     if check_files:
+        from .recovery import missing_file_hint  # above the manifest: see recovery.py
+
         for step, (node, key) in zip(manifest.steps, _step_nodes(chapters_node), strict=True):
             f = manifest.step_file(step)
             if not f.is_file():
@@ -361,26 +362,6 @@ def _validate(path: Path, data: Any, check_files: bool, text: str = "") -> Manif
                              f"{f.relative_to(manifest.root).as_posix()} is missing",
                              missing_file_hint(manifest, step))
     return manifest
-
-
-def missing_file_hint(manifest: Manifest, step: Step) -> str:
-    """The ways forward when a step's file is gone: restore it (from the project's git
-    history, else from the built history), or take the step out of the manifest."""
-    root = manifest.root
-    rel = manifest.step_file(step).relative_to(root).as_posix()
-    name = f"{step.name}.patch"
-    if any((folder / ".git").exists() for folder in (root, *root.parents)):
-        restore = (f"Restore it from the project's git history: `git -C {shlex.quote(str(root))}"
-                   f" checkout -- {shlex.quote(rel)}`")
-    else:
-        into = root.parent / f"{root.name}-recovered"
-        restore = ("Restore it from a copy of the project, or write it again from the built "
-                   f"history: `tutorial import {shlex.quote(str(manifest.repo_path))} --into "
-                   f"{shlex.quote(str(into))} --branch {shlex.quote(manifest.branch)}` makes "
-                   f"every built step's file, this one as {into}/chapters/*/{name}")
-    return (f"{restore}. Or drop step {step.label}: remove it from {MANIFEST} by hand, if "
-            "no later step needs its change (`tutorial step drop` needs the file, to "
-            "re-merge the steps after it).")
 
 
 def _step_nodes(chapters_node: list[Any]) -> Iterator[tuple[Any, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -52,9 +53,10 @@ def apply(ctx: Context, step: str, patch: str, dry_run: bool) -> None:
 
     data = rewrite.read_patch_file(patch, sys.stdin.buffer.read() if patch == "-" else None)
     root = ctx.root()
-    with project_lock(root, f"tutorial apply {step} {patch}"):
+    command = shlex.join(("apply", step, patch))
+    with project_lock(root, f"tutorial {command}"):
         result = rewrite.apply_patch(ctx.manifest(), step, data, ctx.reporter,
-                                     command=f"apply {step} {patch}", dry_run=dry_run)
+                                     command=command, dry_run=dry_run)
     _report_rewrite(ctx, result)
 
 
@@ -69,9 +71,10 @@ def absorb(ctx: Context, patch: str, dry_run: bool) -> None:
     from ..engine import rewrite
 
     data = rewrite.read_patch_file(patch, sys.stdin.buffer.read() if patch == "-" else None)
-    with project_lock(ctx.root(), f"tutorial absorb {patch}"):
+    command = shlex.join(("absorb", patch))
+    with project_lock(ctx.root(), f"tutorial {command}"):
         result = absorb_mod.absorb(ctx.manifest(), data, ctx.reporter,
-                                   command=f"absorb {patch}", dry_run=dry_run)
+                                   command=command, dry_run=dry_run)
     for p in result.placements:
         where = f"{p.path} hunk {p.hunk}" if p.hunk else p.path
         click.echo(f"  {where} -> {p.step}" if p.step else f"  {where}: left out ({p.reason})")
@@ -88,7 +91,7 @@ def edit(ctx: Context, step: str) -> None:
     """Put STEP in the built repository's work tree to edit it; then `tutorial save`."""
     from ..engine import rewrite
 
-    with project_lock(ctx.root(), f"tutorial edit {step}"):
+    with project_lock(ctx.root(), f"tutorial {shlex.join(('edit', step))}"):
         where = rewrite.edit(ctx.manifest(), step)
     ctx.reporter.info(f"Step {step} is in {where}. Edit it with any editor, then run "
                       "`tutorial save`.")
@@ -116,7 +119,9 @@ def continue_(ctx: Context) -> None:
     from ..engine import rewrite
 
     with project_lock(ctx.root(), "tutorial continue"):
-        result = rewrite.continue_(ctx.manifest(), ctx.reporter)
+        # Unchecked: an interrupted write may have left the manifest naming a step file
+        # it was about to create, which continuing writes.
+        result = rewrite.continue_(ctx.manifest(check_files=False), ctx.reporter)
     _report_rewrite(ctx, result)
 
 
@@ -133,7 +138,8 @@ def abort(ctx: Context) -> None:
 
 @cli.command()
 @click.option("--force", is_flag=True,
-              help="Undo even if its files were edited by hand since (those edits are lost).")
+              help="Undo even if its files were edited or refs moved by hand since (those "
+              "edits and moves are lost).")
 @pass_ctx
 def undo(ctx: Context, force: bool) -> None:
     """Undo the last rewrite: its step files come back and the history is rebuilt."""
@@ -205,12 +211,15 @@ def step_add(ctx: Context, tag: str, after: str, chapter: str | None, title: str
     if patch_file is not None:
         data = rewrite.read_patch_file(
             patch_file, sys.stdin.buffer.read() if patch_file == "-" else None)
-    command = f"step add {tag} --after {after}"
-    with project_lock(ctx.root(), f"tutorial step add {tag}"):
+    words = ["step", "add", tag, "--after", after]
+    for option, value in (("--chapter", chapter), ("--title", title), ("--patch", patch_file)):
+        if value is not None:
+            words += [option, value]
+    command = shlex.join(words)
+    with project_lock(ctx.root(), f"tutorial {command}"):
         if chapter is not None:
             result = chapters.add(ctx.manifest(), tag, after, chapter, title, data,
-                                  ctx.reporter, f"{command} --chapter {chapter!r}",
-                                  dry_run=dry_run)
+                                  ctx.reporter, command, dry_run=dry_run)
         else:
             result = sequence.add(ctx.manifest(), tag, after, title, data, ctx.reporter,
                                   command, dry_run=dry_run)
@@ -225,8 +234,9 @@ def step_drop(ctx: Context, step_ref: str, dry_run: bool) -> None:
     """Remove STEP; its change folds into nothing and later steps are re-merged."""
     from ..engine import sequence
 
-    with project_lock(ctx.root(), f"tutorial step drop {step_ref}"):
-        result = sequence.drop(ctx.manifest(), step_ref, ctx.reporter, f"step drop {step_ref}",
+    command = shlex.join(("step", "drop", step_ref))
+    with project_lock(ctx.root(), f"tutorial {command}"):
+        result = sequence.drop(ctx.manifest(), step_ref, ctx.reporter, command,
                                dry_run=dry_run)
     _report_resequence(ctx, result, dry_run)
 
@@ -240,9 +250,10 @@ def step_move(ctx: Context, step_ref: str, after: str, dry_run: bool) -> None:
     """Move STEP to just after OTHER; the steps in between are re-merged."""
     from ..engine import sequence
 
-    with project_lock(ctx.root(), f"tutorial step move {step_ref}"):
-        result = sequence.move(ctx.manifest(), step_ref, after, ctx.reporter,
-                               f"step move {step_ref} --after {after}", dry_run=dry_run)
+    command = shlex.join(("step", "move", step_ref, "--after", after))
+    with project_lock(ctx.root(), f"tutorial {command}"):
+        result = sequence.move(ctx.manifest(), step_ref, after, ctx.reporter, command,
+                               dry_run=dry_run)
     _report_resequence(ctx, result, dry_run)
 
 
@@ -254,9 +265,9 @@ def step_rename(ctx: Context, old: str, new: str) -> None:
     """Give step OLD the tag NEW (its file and its commit subject follow)."""
     from ..engine import sequence
 
-    with project_lock(ctx.root(), f"tutorial step rename {old} {new}"):
-        result = sequence.rename(ctx.manifest(), old, new, ctx.reporter,
-                                 f"step rename {old} {new}")
+    command = shlex.join(("step", "rename", old, new))
+    with project_lock(ctx.root(), f"tutorial {command}"):
+        result = sequence.rename(ctx.manifest(), old, new, ctx.reporter, command)
     _report_relabel(ctx, result)
 
 
@@ -268,9 +279,9 @@ def step_retitle(ctx: Context, step_ref: str, title: str) -> None:
     """Give STEP a new title (and its commit subject, when it follows the template)."""
     from ..engine import sequence
 
-    with project_lock(ctx.root(), f"tutorial step retitle {step_ref}"):
-        result = sequence.retitle(ctx.manifest(), step_ref, title, ctx.reporter,
-                                  f"step retitle {step_ref} {title!r}")
+    command = shlex.join(("step", "retitle", step_ref, title))
+    with project_lock(ctx.root(), f"tutorial {command}"):
+        result = sequence.retitle(ctx.manifest(), step_ref, title, ctx.reporter, command)
     _report_relabel(ctx, result)
 
 

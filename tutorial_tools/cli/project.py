@@ -146,13 +146,15 @@ def status(ctx: Context, as_json: bool) -> None:
                    "(or `tutorial abort` to put everything back)")
     elif st.editing:
         click.echo(f"  editing step {st.editing}: `tutorial save` when done")
-    if st.broken_files and st.missing_files:
+    # While a write is interrupted, the files are its own: `continue` or `abort` settles them.
+    broken = () if st.interrupted else st.broken_files
+    if broken and st.missing_files:
         steps = ("step " if len(st.missing_files) == 1 else "steps ") + ", ".join(
             st.missing_files)
-        click.echo(f"  restore with `{st.next}` (from the project's git history), or "
+        click.echo(f"  restore with `{st.restore}` (from the project's git history), or "
                    f"remove {steps} from {MANIFEST}")
-    elif st.broken_files:
-        click.echo(f"  fix by hand, or restore with `{st.next}`")
+    elif broken:
+        click.echo(f"  fix by hand, or restore with `{st.restore}`")
     elif st.next == "tutorial renumber":
         click.echo("  commit subjects differ from the manifest: run `tutorial renumber`")
     if st.clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -56,7 +57,7 @@ def publish(ctx: Context, remote: str | None, dry_run: bool, force: bool,
     from ..project import project_lock
 
     r = ctx.reporter
-    with project_lock(ctx.root(), "tutorial publish" + (f" {remote}" if remote else "")):
+    with project_lock(ctx.root(), shlex.join(("tutorial", "publish", *filter(None, [remote])))):
         result = publish_mod.publish(ctx.manifest(), remote, dry_run=dry_run, force=force)
     where = f"{result.remote} ({result.url})"
     if not result.moves:

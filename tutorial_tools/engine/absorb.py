@@ -19,8 +19,8 @@ from ..patch import FilePatch, PatchSyntaxError, parse_patch
 from ..patch.parse import Hunk, split_hunk, trim_context
 from ..reporter import Reporter
 from .carry import carry
-from .ready import REWRITING, require_idle
-from .rewrite import RewriteResult, _finish, _open, _require_clean, _resolutions
+from .ready import REWRITING, require_clean, require_idle
+from .rewrite import RewriteResult, finish_rewrite, open_history, remembered
 from .treepatch import apply_to_tree
 
 
@@ -45,7 +45,7 @@ def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str
         files = parse_patch(patch)
     except PatchSyntaxError as e:
         raise TutorialError(f"the patch is malformed at line {e.line}: {e.reason}") from e
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         index_of = {c: i for i, c in enumerate(h.commits)}
         placements: list[Placement] = []
@@ -73,7 +73,7 @@ def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str
             return AbsorbResult(tuple(placements), None)
         if dry_run:
             return AbsorbResult(tuple(placements), None)
-        _require_clean(h)
+        require_clean(h.repo, REWRITING, h.branch_ref)
         trees = list(h.trees)
         first = min(by_step)
         for target in sorted(by_step):
@@ -87,7 +87,7 @@ def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str
                     f"{e.message}. Nothing was changed.",
                     "Apply that part by hand with `tutorial edit` or `tutorial apply`.") from e
             carried, _ = carry(h.repo, trees, target, tree.write(), h.labels,
-                               _resolutions(h.repo))
+                               remembered(h.repo))
             if carried.conflict is not None:
                 c = carried.conflict
                 raise TutorialError(
@@ -98,7 +98,7 @@ def absorb(manifest: Manifest, patch: bytes, reporter: Reporter, *, command: str
             for j, t in carried.trees.items():
                 trees[j] = t
         new = {j: trees[j] for j in range(first, len(trees))}
-        result = _finish(h, first, new, command, reporter, None, ())
+        result = finish_rewrite(h, first, new, command, reporter, None, ())
         return AbsorbResult(tuple(placements), result)
 
 

@@ -101,6 +101,33 @@ def owned_refs(repo: Repository) -> dict[str, str]:
     return {k: v for k, v in _load_state(repo)[1].items() if v}
 
 
+@dataclass(frozen=True)
+class MovedRef:
+    """A ref the last build wrote that is no longer where it left it."""
+    ref: str
+    built: str  # where the build left it
+    now: str | None  # None: deleted
+
+    @property
+    def name(self) -> str:
+        """The tag, or the branch, without `refs/tags/` or `refs/heads/`."""
+        return self.ref.removeprefix("refs/tags/").removeprefix("refs/heads/")
+
+
+def moved_refs(repo: Repository, branch: str, *, owned: Mapping[str, str] | None = None,
+               current: Mapping[str, str] | None = None) -> list[MovedRef]:
+    """The refs (the branch, the tags) the last build wrote that were moved or deleted
+    since, outside tutorial: the one rule `status`, every rewrite, `publish` and the build
+    apply. `owned` (the refs the build wrote) and `current` (the tags and the branch as they
+    are) are read from the repository unless the caller has them already."""
+    if owned is None:
+        owned = owned_refs(repo)
+    if current is None:
+        current = repo.refs("refs/tags/", f"refs/heads/{branch}")
+    return [MovedRef(ref, oid, current.get(ref)) for ref, oid in owned.items()
+            if current.get(ref) != oid]
+
+
 def _save_state(repo: Repository, steps: StepCache, refs: dict[str, str],
                 saved: tuple[StepCache, dict[str, str]]) -> None:
     """Write the state unless it equals `saved`, what build.json held when it was loaded."""
@@ -157,9 +184,8 @@ def _stamp(stamp: uptodate.Stamp, manifest: Manifest, repo: Repository, cache: S
     state = state_dir(repo)
     stamp.settled([str(manifest.path), str(state / "build.json"), *map(str, ref_files)],
                   [str(state)])
-    current = repo.refs("refs/tags/", f"refs/heads/{manifest.branch}")
     if (not manifest_mod.unchanged(manifest) or _load_state(repo) != (cache, owned)
-            or any(current.get(ref) != oid for ref, oid in owned.items())):
+            or moved_refs(repo, manifest.branch, owned=owned)):
         stamp.spoil()
     stamp.absent(os.path.join(stamp.root, STATE_DIR, "lock"))
     stamp.absent(str(state / "checkout.json"))
@@ -294,9 +320,11 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
     for ref, oid in previous.items():
         if ref not in desired and current.get(ref) == oid:
             desired[ref] = ""
+    # Refs that would be overwritten: moved since the last build wrote them, or made by hand.
+    moved = {m.ref for m in moved_refs(repo, manifest.branch, owned=previous, current=current)}
     foreign = [ref for ref, oid in desired.items()
-               if oid and ref in current and current[ref] != oid
-               and previous.get(ref) != current[ref]]
+               if oid and current.get(ref) not in (None, oid)
+               and (ref in moved or ref not in previous)]
     if foreign and not force:
         names = ", ".join(r.removeprefix("refs/tags/") for r in foreign[:8])
         raise TutorialError(

@@ -20,7 +20,14 @@ from ..errors import TutorialError
 from ..manifest import Chapter, Manifest, default_name, slugify, tag_problem
 from ..reporter import Reporter
 from .scaffold import chapter_heading, chapter_index
-from .sequence import _NUMBERED, ResequenceResult, _resequence, _set_labels
+from .sequence import (
+    NUMBERED,
+    ResequenceResult,
+    clean_title,
+    require_free_tag,
+    resequence,
+    set_labels,
+)
 
 
 def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str | None,
@@ -30,8 +37,8 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     one step TAG: empty, or with the change PATCH (carried through the later steps)."""
     if (problem := tag_problem(tag)) is not None:
         raise TutorialError(f"bad tag {tag!r}: {problem}")
-    if not chapter_title.strip():
-        raise TutorialError("a chapter's title cannot be empty", "Give one with `--chapter`.")
+    chapter_title = clean_title(chapter_title, "a chapter's title", "Give one with `--chapter`.")
+    title = None if title is None else clean_title(title)
     step = manifest.step(after)
     ci = next(k for k, c in enumerate(manifest.chapters) if step in c.steps)
     chapter = manifest.chapters[ci]
@@ -47,7 +54,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     renamed = _renamed_tags(manifest.chapters[ci + 1:], numbers)
     _check_tags(manifest, tag, renamed)
     slug = slugify(number, chapter_title)
-    folder = manifest.root / "chapters" / slug
+    folder = manifest.chapter_dir(Chapter(number, chapter_title, slug, ()))
     if folder.exists() or any(c.slug == slug for c in manifest.chapters):
         raise TutorialError(
             f"the new chapter's folder chapters/{slug} exists already (its slug is made "
@@ -62,7 +69,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
     def change(data: Any) -> None:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-        _set_labels(data, labels, {old: (new, None) for old, new in renamed})
+        set_labels(data, labels, {old: (new, None) for old, new in renamed})
         nodes = data["chapters"]
         for k, (later, new_number) in enumerate(zip(manifest.chapters[ci + 1:], numbers,
                                                     strict=True)):
@@ -87,7 +94,7 @@ def add(manifest: Manifest, tag: str, after: str, chapter_title: str, title: str
                   if c.number != n)
     extra = {folder / "index.md": chapter_index(number, chapter_title).encode("utf-8")}
     extra.update(_headings(manifest, moved))
-    result = _resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
+    result = resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
                          dry_run, subjects=True, extra=extra)
     return replace(result, renamed=renamed, chapter=(number, chapter_title, slug),
                    renumbered=tuple((c.number, n) for c, n in moved))
@@ -158,7 +165,7 @@ def _renamed_tags(later: tuple[Chapter, ...], numbers: list[int]) -> tuple[tuple
         if number == chapter.number:
             continue
         for s in chapter.steps:
-            m = _NUMBERED.match(s.tag or "")
+            m = NUMBERED.match(s.tag or "")
             if m and m[1] == str(chapter.number):
                 out.append((s.label, f"{number}{m[2]}"))
     return tuple(out)
@@ -180,9 +187,4 @@ def _check_tags(manifest: Manifest, tag: str, renamed: tuple[tuple[str, str], ..
                     f"renumbering the later chapters would give step {s.label} the tag "
                     f"{ident}, which step {owner[ident]} has. Nothing was changed.",
                     f"Rename one of them first (`tutorial step rename {owner[ident]} NEW`).")
-    for ident in (tag, default_name(tag)):
-        if ident in owner:
-            became = (f" (after renumbering, {owner[ident]} becomes {ident})"
-                      if moving.get(owner[ident]) == ident else "")
-            raise TutorialError(f"there is a step {ident!r} already{became}. Nothing was "
-                                "changed.", "Choose another tag.")
+    require_free_tag(tag, owner, renamed=moving)

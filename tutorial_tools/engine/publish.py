@@ -13,6 +13,7 @@ take it back (readers may have fetched already). The project lock is held while 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import GitError, RemoteChanged, TutorialError
@@ -21,7 +22,7 @@ from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
 from ..manifest import Manifest
 from . import published
-from .build import built_steps
+from .build import BuiltStep
 from .changes import Changes, between_refs, build_name
 from .ready import PUBLISHING, open_built, require_clean, require_idle
 
@@ -73,9 +74,9 @@ def choose_remote(repo: Repository, remote: str | None) -> str:
     return remote
 
 
-def built_refs(manifest: Manifest, repo: Repository) -> dict[str, str]:
-    """The branch and every tag as the build made them: what a publish puts on the remote."""
-    built = [b for b in built_steps(manifest, repo) if b is not None]
+def built_refs(manifest: Manifest, built: Sequence[BuiltStep]) -> dict[str, str]:
+    """The branch and every tag as the build made them (`built`, every step, as `open_built`
+    read them): what a publish puts on the remote."""
     refs = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
     if built:
         refs[f"refs/heads/{manifest.branch}"] = built[-1].commit
@@ -87,12 +88,12 @@ def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
     """Push what changed since the last publish to REMOTE (see the module's docstring)."""
     # What a rewrite checks first, worded for publishing: a finished, saved, built history.
     require_idle(manifest, PUBLISHING)
-    repo, _ = open_built(manifest, PUBLISHING)
+    repo, built = open_built(manifest, PUBLISHING)
     with repo:
         require_clean(repo, PUBLISHING)
         name = choose_remote(repo, remote)
         url = remote_url(repo, name)
-        wanted = built_refs(manifest, repo)
+        wanted = built_refs(manifest, built)
         last = published.load(repo, name)
         try:
             live = ls_remote(repo, name)

@@ -22,7 +22,7 @@ from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
 from ..project import STATE_DIR
-from .build import built_steps, owned_refs
+from .build import BuiltStep, built_steps, moved_refs
 
 REWRITE = "rewrite.json"  # a rewrite stopped at a conflict
 EDIT = "edit.json"  # the step `tutorial edit` put in the work tree
@@ -108,10 +108,11 @@ def require_idle(manifest: Manifest, say: Say, *, editing_ok: bool = False) -> N
                             f"{say.then}.")
 
 
-def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
-    """The built repository, open, and the commit of every step, once it is certain that
-    the last build made them from chapters/ as they are and that no ref it wrote (the
-    branch, the tags) was moved since. The caller closes the repository."""
+def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[BuiltStep]]:
+    """The built repository, open, and what the last build made of every step (its commit
+    and tag), once it is certain that the build made them from chapters/ as they are and
+    that no ref it wrote (the branch, the tags) was moved since. Each step file is read once,
+    here. The caller closes the repository."""
     if not (manifest.repo_path / ".git").exists():
         raise HistoryNotBuilt("the history is not built yet",
                               f"{say.nothing} Run `tutorial build`, {say.then}.")
@@ -120,15 +121,7 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
         built = built_steps(manifest, repo)
         branch_ref = f"refs/heads/{manifest.branch}"
         current = repo.refs("refs/tags/", branch_ref)
-        moved = [ref for ref, oid in owned_refs(repo).items() if current.get(ref) != oid]
-        if moved:
-            names = ", ".join(r.removeprefix("refs/tags/").removeprefix("refs/heads/")
-                              for r in moved[:8]) + (f" and {len(moved) - 8} more"
-                                                     if len(moved) > 8 else "")
-            raise TutorialError(f"refs in {manifest.repo_path} were moved outside tutorial: "
-                                f"{names}",
-                                f"{say.nothing} See `tutorial status`; `tutorial build "
-                                f"--force` puts them back where chapters/ says; {say.then}.")
+        require_unmoved(manifest, repo, say, current=current)
         last = built[-1] if built else None
         if last is None or None in built or current.get(branch_ref) != last.commit:
             where = f" (from step {manifest.steps[built.index(None)].label})" \
@@ -139,7 +132,24 @@ def open_built(manifest: Manifest, say: Say) -> tuple[Repository, list[str]]:
     except BaseException:
         repo.close()
         raise
-    return repo, [b.commit for b in built if b is not None]
+    return repo, [b for b in built if b is not None]
+
+
+def require_unmoved(manifest: Manifest, repo: Repository, say: Say, *,
+                    current: dict[str, str] | None = None, forcing: str = "") -> None:
+    """Refuse while a ref the last build wrote (the branch, a tag) was moved or deleted
+    outside tutorial: the build at the end of the command would put it back, and the
+    author's value would be lost without a word. `current`: the refs, when the caller read
+    them already; `forcing`: a sentence on the command's own `--force`, for the hint."""
+    moved = moved_refs(repo, manifest.branch, current=current)
+    if moved:
+        names = ", ".join(m.name for m in moved[:8]) + (f" and {len(moved) - 8} more"
+                                                         if len(moved) > 8 else "")
+        raise TutorialError(f"refs in {manifest.repo_path} were moved outside tutorial: "
+                            f"{names}",
+                            f"{say.nothing} See `tutorial status`; `tutorial build "
+                            f"--force` puts them back where chapters/ says; {say.then}."
+                            + (f" {forcing}" if forcing else ""))
 
 
 def require_clean(repo: Repository, say: Say, branch_ref: str | None = None) -> None:

@@ -15,6 +15,7 @@ leaves chapters/ ahead of the refs, which `tutorial status` reports and `tutoria
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from .ready import (
     read_state,
     require_clean,
     require_idle,
+    require_unmoved,
     write_state,
 )
 from .treepatch import apply_to_tree
@@ -69,7 +71,7 @@ class RewriteResult:
 
 
 @dataclass
-class _History:
+class History:
     manifest: Manifest
     repo: Repository
     commits: list[str]
@@ -90,19 +92,14 @@ class _History:
         return new.get(i - 1, self.trees[i - 1])
 
 
-def _open(manifest: Manifest) -> _History:
+def open_history(manifest: Manifest) -> History:
     """The built history, once `ready` found it built from chapters/ as they are."""
-    repo, commits = open_built(manifest, REWRITING)
+    repo, built = open_built(manifest, REWRITING)
+    commits = [b.commit for b in built]
     trees = [split_object(raw)[0][0].value.decode()
              for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
-    return _History(manifest, repo, commits, trees, commits[-1],
+    return History(manifest, repo, commits, trees, commits[-1],
                     f"refs/heads/{manifest.branch}")
-
-
-def _require_clean(h: _History) -> None:
-    """Refuse, before anything is computed or written, while the work tree holds edits
-    that the build at the end of a rewrite would overwrite, or is not on the branch."""
-    require_clean(h.repo, REWRITING, h.branch_ref)
 
 
 def effective(writes: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
@@ -126,7 +123,7 @@ def apply_patch(manifest: Manifest, step: str, patch: bytes, reporter: Reporter,
                 command: str, dry_run: bool = False) -> RewriteResult:
     """Apply a diff to STEP's tree and carry it through every later step."""
     require_idle(manifest, REWRITING)
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         i = h.index(step)
         try:
@@ -144,7 +141,7 @@ def apply_patch(manifest: Manifest, step: str, patch: bytes, reporter: Reporter,
                              + e.message.split(": ", 1)[-1]) from e
         new_tree = tree.write()
         if not dry_run:
-            _require_clean(h)
+            require_clean(h.repo, REWRITING, h.branch_ref)
         return _start(h, i, new_tree, command, reporter, {"head": "branch"}, None, dry_run)
 
 
@@ -152,7 +149,7 @@ def edit(manifest: Manifest, step: str) -> str:
     """Put STEP in the built repository's work tree for editing; returns its path."""
     require_idle(manifest, REWRITING, editing_ok=True)  # editing another step is fine
     current = read_state(manifest, EDIT)
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         i = h.index(step)
         assert h.repo.work_tree is not None
@@ -182,7 +179,7 @@ def save(manifest: Manifest, reporter: Reporter, *, command: str, message: str |
     state = read_state(manifest, EDIT)
     if state is None:
         raise TutorialError("no step is being edited", "Start with `tutorial edit STEP`.")
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         i = h.index(state["step"])
         head_ref, _ = h.repo.head()
@@ -221,7 +218,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
         return RewriteResult("done", op.steps, build=result, worktree=str(result.repo))
     if state is None:
         raise TutorialError("no rewrite is stopped", "`tutorial status` shows the state.")
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         if h.labels != state["labels"]:
             raise TutorialError("the manifest's steps changed while the rewrite was stopped",
@@ -249,7 +246,7 @@ def continue_(manifest: Manifest, reporter: Reporter) -> RewriteResult:
                 f"step {h.labels[stopped]}: still conflicted: {', '.join(unresolved)}",
                 "Edit the files in the work tree to remove the <<<<<<< ======= >>>>>>> "
                 "markers, then run `tutorial continue` again (or `tutorial abort`).")
-        resolutions = _resolutions(h.repo)
+        resolutions = remembered(h.repo)
         for path_hex, key in state["pending"]:
             resolutions.remember(key, tree.get(bytes.fromhex(path_hex)))
         resolutions.save()
@@ -337,13 +334,20 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
     """Undo the last operation not undone yet: its files come back, then a build.
 
     Refuses, changing nothing, while a file it would put back differs from what the
-    operation left (edited by hand since), unless `force`."""
+    operation left (edited by hand since), or while a tag or the branch was moved outside
+    tutorial (the build at the end would move it back), unless `force`."""
     require_idle(manifest, REWRITING)
     log = OpLog(manifest.root)
     op = log.last_undoable()
     if (manifest.repo_path / ".git").exists():  # the build at the end would overwrite edits
         with Repository(manifest.repo_path) as repo:
             require_clean(repo, REWRITING)
+            if not force:
+                require_unmoved(manifest, repo, REWRITING, forcing=(
+                    "Or undo anyway with `tutorial undo --force`: the refs go where the "
+                    f"steps were before #{op.id}, and where they were moved to is lost "
+                    f"(keep one first: `git -C {shlex.quote(str(repo.work_tree or repo.git_dir))}"
+                    " tag NEW-NAME MOVED-TAG`)."))
     drifted = log.drifted(op)
     if drifted and not force:
         shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more"
@@ -374,7 +378,8 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
 # -- the engine ---------------------------------------------------------------------------
 
 
-def _resolutions(repo: Repository) -> Resolutions:
+def remembered(repo: Repository) -> Resolutions:
+    """The conflict resolutions remembered in the built repository."""
     return Resolutions(repo.git_dir / "tutorial" / "resolutions.json")
 
 
@@ -386,10 +391,10 @@ def _has_markers(repo: Repository, tree: MutableTree, path: str) -> bool:
     return b"<<<<<<< " in data and b"\n>>>>>>> " in data
 
 
-def _start(h: _History, i: int, new_tree: str, command: str, reporter: Reporter,
+def _start(h: History, i: int, new_tree: str, command: str, reporter: Reporter,
            restore: dict[str, str], reword: Reword | None, dry_run: bool) -> RewriteResult:
     if dry_run:
-        carried, _ = carry(h.repo, h.trees, i, new_tree, h.labels, _resolutions(h.repo),
+        carried, _ = carry(h.repo, h.trees, i, new_tree, h.labels, remembered(h.repo),
                            keep_going=True)
         changed = tuple(h.labels[j] for j, t in sorted(carried.trees.items())
                         if t != h.trees[j] or (j == i and reword))
@@ -399,10 +404,10 @@ def _start(h: _History, i: int, new_tree: str, command: str, reporter: Reporter,
     return _carry_on(h, i, {}, command, reporter, restore, reword, first_tree=new_tree)
 
 
-def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
+def _carry_on(h: History, start: int, known: dict[int, str], command: str,
               reporter: Reporter, restore: dict[str, str], reword: Reword | None, *,
               first_tree: str | None = None) -> RewriteResult:
-    resolutions = _resolutions(h.repo)
+    resolutions = remembered(h.repo)
     new_tree = first_tree if first_tree is not None else known[start]
     carried, pending = carry(h.repo, h.trees, start, new_tree, h.labels, resolutions,
                              known=known)
@@ -421,13 +426,13 @@ def _carry_on(h: _History, start: int, known: dict[int, str], command: str,
         })
         return RewriteResult("stopped", conflict_step=h.labels[c.index], conflicts=c.paths,
                              sides=c.sides, reused=reused, worktree=str(h.repo.work_tree))
-    return _finish(h, start, carried.trees, command, reporter, reword, reused,
-                   carried.same_change)
+    return finish_rewrite(h, start, carried.trees, command, reporter, reword, reused,
+                          carried.same_change)
 
 
-def _finish(h: _History, start: int, trees: dict[int, str], command: str, reporter: Reporter,
-            reword: Reword | None, reused: tuple[str, ...],
-            same_change: Collection[int] = ()) -> RewriteResult:
+def finish_rewrite(h: History, start: int, trees: dict[int, str], command: str,
+                   reporter: Reporter, reword: Reword | None, reused: tuple[str, ...],
+                   same_change: Collection[int] = ()) -> RewriteResult:
     """Write the step files of the new `trees` and publish them. Steps in `same_change`
     change the same files in the same way as before: their step files stay as they are."""
     h.repo.flush()  # diff-tree reads the new trees
@@ -477,7 +482,7 @@ def _finish(h: _History, start: int, trees: dict[int, str], command: str, report
                          worktree=str(h.repo.work_tree))
 
 
-def _retitled(h: _History, index: int, reword: Reword) -> tuple[str | None, str | None]:
+def _retitled(h: History, index: int, reword: Reword) -> tuple[str | None, str | None]:
     """The manifest's text with step `index` retitled (or given the subject of its new
     message, where that does not follow the template), and the step's new subject."""
     title, message = reword.get("title"), reword.get("message")

@@ -1,26 +1,48 @@
-"""Changing the sequence's labels: `step rename`, `step retitle` and `renumber`.
+"""Changing the sequence of steps: `step rename`, `step retitle` and `renumber` relabel
+steps; `step add`, `step drop` and `step move` change which steps there are and their order.
 
-Tags, step files and commit subjects follow the manifest: a step whose subject follows the
-message template gets the new subject; one with its own subject keeps it. Trees do not
-change, so no merge runs; the build moves, creates and deletes the tags in one transaction.
+Relabelling: tags, step files and commit subjects follow the manifest (a step whose subject
+follows the message template gets the new subject; one with its own subject keeps it).
+Trees do not change, so no merge runs.
+
+Adding, dropping and moving: every step after the first one that changes place is
+re-merged onto its new parent (`resequence`, with `carry`), and refused, changing
+nothing, where that would conflict. chapters.py builds `step add --chapter` on the same
+parts (`resequence`, `set_labels`, `require_free_tag`, `NUMBERED`).
+
+Either way it is one operation: one entry in the operation log, and a build that moves,
+creates and deletes the tags in one transaction.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .. import stepfile
 from ..errors import TutorialError
-from ..manifest import Manifest, Step, edited, from_text, render_message, tag_problem
+from ..gitstore import EMPTY_TREE, MutableTree
+from ..manifest import (
+    Manifest,
+    Step,
+    default_name,
+    edited,
+    from_text,
+    render_message,
+    tag_problem,
+)
+from ..patch import parse_patch
 from ..reporter import Reporter
 from .build import BuildResult
-from .ready import REWRITING, require_idle
-from .rewrite import _open, _require_clean, effective, publish
+from .carry import carry
+from .ready import REWRITING, require_clean, require_idle
+from .rewrite import effective, open_history, publish, remembered
+from .treepatch import apply_to_tree
 
-_NUMBERED = re.compile(r"^(\d+)([a-z]+)$")
+NUMBERED = re.compile(r"^(\d+)([a-z]+)$")
 
 
 @dataclass(frozen=True)
@@ -36,17 +58,24 @@ def rename(manifest: Manifest, old: str, new: str, reporter: Reporter, command: 
     step = manifest.step(old)
     if (problem := tag_problem(new)) is not None:
         raise TutorialError(f"bad tag {new!r}: {problem}")
-    if any(new in (s.tag, s.name) for s in manifest.steps if s != step):
-        raise TutorialError(f"there is a step {new!r} already", "Choose another tag.")
+    # Its file's name follows the tag unless the manifest gives it a `name:` of its own.
+    require_free_tag(new, step_idents(manifest, skip=step),
+                     named=step.name == default_name(step.tag or ""))
     return _relabel(manifest, {step.label: (new, None)}, reporter, command)
 
 
 def retitle(manifest: Manifest, ref: str, title: str, reporter: Reporter, command: str,
             ) -> RelabelResult:
     """Give a step a new title (and its commit a new subject, when it follows the template)."""
+    return _relabel(manifest, {manifest.step(ref).label: (None, clean_title(title))},
+                    reporter, command)
+
+
+def clean_title(title: str, what: str = "a title", hint: str | None = None) -> str:
+    """A title as the manifest keeps it: without surrounding spaces; refused when empty."""
     if not title.strip():
-        raise TutorialError("a title cannot be empty")
-    return _relabel(manifest, {manifest.step(ref).label: (None, title)}, reporter, command)
+        raise TutorialError(f"{what} cannot be empty. Nothing was changed.", hint)
+    return title.strip()
 
 
 def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelResult:
@@ -55,7 +84,7 @@ def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelRes
     (no `message:` of its own): after a chapter's number, title or place changed by hand."""
     changes: dict[str, tuple[str | None, str | None]] = {}
     for chapter in manifest.chapters:
-        numbered = [s for s in chapter.steps if s.tag and _NUMBERED.match(s.tag)]
+        numbered = [s for s in chapter.steps if s.tag and NUMBERED.match(s.tag)]
         for n, s in enumerate(numbered):
             want = f"{chapter.number}{_letters(n)}"
             if s.tag != want:
@@ -63,12 +92,41 @@ def renumber(manifest: Manifest, reporter: Reporter, command: str) -> RelabelRes
     return _relabel(manifest, changes, reporter, command, resubject=True)
 
 
+def step_idents(manifest: Manifest, skip: Step | None = None) -> dict[str, str]:
+    """Every step's tag and file name (but `skip`'s) -> the step's label."""
+    return {ident: s.label for s in manifest.steps if s != skip
+            for ident in (s.tag, s.name) if ident is not None}
+
+
+def require_free_tag(tag: str, owners: Mapping[str, str], *, named: bool = True,
+                     renamed: Mapping[str, str] | None = None) -> None:
+    """Refuse a tag that a step in `owners` (tags and file names -> labels, as
+    `step_idents` gives them) has already as its tag or file name, or, when the step's file
+    is `named` after its tag, whose file name (`default_name`: `2a/x` gives 2a-x) one has:
+    the manifest would name two steps alike. `renamed` (labels -> new tags) says which
+    owners have their tags only after a renumbering."""
+    idents = [tag, default_name(tag)] if named else [tag]
+    for ident in dict.fromkeys(idents):
+        owner = owners.get(ident)
+        if owner is None:
+            continue
+        became = renamed is not None and renamed.get(owner) == ident
+        if owner == ident or became:  # ident is its tag
+            clash = f"there is a step {ident!r} already" + (
+                f" (after renumbering, {owner} becomes {ident})" if became else "")
+        else:
+            clash = f"step {owner!r} is kept in {ident}.patch already"
+        if ident != tag:
+            clash += f": tag {tag!r} would keep the step in {ident}.patch too"
+        raise TutorialError(f"{clash}. Nothing was changed.", "Choose another tag.")
+
+
 def _follows(subject: str, manifest: Manifest, step: Step) -> bool:
     """Whether a commit subject reads as the manifest says, or did before the author changed
     the chapter's number (the chapter a `5a` tag names)."""
     if subject == manifest.subject(step):
         return True
-    m = _NUMBERED.match(step.tag or "")
+    m = NUMBERED.match(step.tag or "")
     return bool(m and step.message is None
                 and subject == render_message(manifest.message, replace(step, chapter=int(m[1]))))
 
@@ -83,7 +141,7 @@ def _letters(n: int) -> str:
     return out
 
 
-def _set_labels(data: Any, labels: list[str],
+def set_labels(data: Any, labels: list[str],
                 changes: dict[str, tuple[str | None, str | None]]) -> None:
     """In the manifest's YAML, give the steps named in `changes` (by their label, `labels`
     being every step's label in order) a new tag and/or title."""
@@ -130,11 +188,11 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
     template's subject, whatever its commit says now."""
     require_idle(manifest, REWRITING)
     labels = [s.label for s in manifest.steps]
-    text = edited(manifest.path, lambda data: _set_labels(data, labels, changes))
+    text = edited(manifest.path, lambda data: set_labels(data, labels, changes))
     new_manifest = from_text(manifest.path, text)
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
-        _require_clean(h)
+        require_clean(h.repo, REWRITING, h.branch_ref)
         writes: dict[Path, bytes | None] = {manifest.path: text.encode("utf-8")}
         renamed = []
         changed = []
@@ -183,7 +241,7 @@ def drop(manifest: Manifest, ref: str, reporter: Reporter, command: str, *,
         seq, si = _node(data, labels, label)
         del seq[si]
 
-    return _resequence(manifest, order, change, None, reporter, command, dry_run)
+    return resequence(manifest, order, change, None, reporter, command, dry_run)
 
 
 def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: bytes | None,
@@ -191,8 +249,8 @@ def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: byte
     """Insert a step after AFTER: empty, or with the change PATCH (carried through the rest)."""
     if (problem := tag_problem(tag)) is not None:
         raise TutorialError(f"bad tag {tag!r}: {problem}")
-    if any(tag in (s.tag, s.name) for s in manifest.steps):
-        raise TutorialError(f"there is a step {tag!r} already", "Choose another tag.")
+    require_free_tag(tag, step_idents(manifest))
+    title = None if title is None else clean_title(title)
     labels = [s.label for s in manifest.steps]
     anchor = labels.index(manifest.step(after).label)
     order: list[int | None] = list(range(len(labels)))
@@ -207,7 +265,7 @@ def add(manifest: Manifest, tag: str, after: str, title: str | None, patch: byte
             node["title"] = title
         seq.insert(si + 1, node)
 
-    return _resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
+    return resequence(manifest, order, change, (anchor, patch or b""), reporter, command,
                        dry_run)
 
 
@@ -228,7 +286,7 @@ def move(manifest: Manifest, ref: str, after: str, reporter: Reporter, command: 
         tseq, ti = _node_live(data, target)
         tseq.insert(ti + 1, node)
 
-    return _resequence(manifest, order, change, None, reporter, command, dry_run)
+    return resequence(manifest, order, change, None, reporter, command, dry_run)
 
 
 def _node(data: Any, labels: list[str], label: str) -> tuple[Any, int]:
@@ -255,27 +313,21 @@ def _node_live(data: Any, label: str) -> tuple[Any, int]:
     raise TutorialError(f"no step {label!r}")
 
 
-def _resequence(manifest: Manifest, order: list[int | None], change: Any,
+def resequence(manifest: Manifest, order: list[int | None], change: Any,
                 added: tuple[int, bytes] | None, reporter: Reporter, command: str,
                 dry_run: bool, *, subjects: bool = False,
                 extra: dict[Path, bytes] | None = None) -> ResequenceResult:
     """Re-merge the steps in `order` (old indexes; None: the added step) under the manifest
     that `change` makes. `subjects`: commit subjects that follow the template follow the new
     manifest; `extra`: other files the operation writes (a new chapter's narrative)."""
-    from ..gitstore import EMPTY_TREE, MutableTree
-    from ..patch import parse_patch
-    from .carry import carry
-    from .rewrite import _resolutions
-    from .treepatch import apply_to_tree
-
     require_idle(manifest, REWRITING)
     text = edited(manifest.path, change)
     new_manifest = from_text(manifest.path, text)
     new_steps = new_manifest.steps
-    h = _open(manifest)
+    h = open_history(manifest)
     with h.repo:
         if not dry_run:
-            _require_clean(h)
+            require_clean(h.repo, REWRITING, h.branch_ref)
         own: list[str] = []
         bases: list[str] = []
         for j, i in enumerate(order):
@@ -293,7 +345,7 @@ def _resequence(manifest: Manifest, order: list[int | None], change: Any,
         start = first - 1
         begin = own[start] if start >= 0 else EMPTY_TREE
         carried, _ = carry(h.repo, own, start, begin, [s.label for s in new_steps],
-                           _resolutions(h.repo), keep_going=dry_run, bases=bases)
+                           remembered(h.repo), keep_going=dry_run, bases=bases)
         labels = [s.label for s in new_steps]
         if dry_run:
             return ResequenceResult(tuple(labels[first:]),

@@ -11,7 +11,7 @@ from ..errors import StepFileError
 from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
-from .build import built_steps, owned_refs
+from .build import built_steps, moved_refs
 from .ready import editing, rewrite_in_progress
 
 
@@ -53,9 +53,8 @@ class Status:
         """The one thing to do next, most urgent first: what the other commands need."""
         if self.interrupted or self.rewrite:
             return "tutorial continue"
-        if self.broken_files:  # restore them from the project's own history
-            paths = " ".join(shlex.quote(p) for p in self.broken_files)
-            return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
+        if self.broken_files:
+            return self.restore
         if self.editing:
             return "tutorial save"
         if not self.built or self.unbuilt:
@@ -63,6 +62,14 @@ class Status:
         if self.messages:
             return "tutorial renumber"
         return None
+
+    @property
+    def restore(self) -> str | None:
+        """The command that restores the broken step files from the project's own history."""
+        if not self.broken_files:
+            return None
+        paths = " ".join(shlex.quote(p) for p in self.broken_files)
+        return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -106,9 +113,8 @@ def status(manifest: Manifest) -> Status:
     with Repository(path) as repo:
         built = built_steps(manifest, repo)
         unbuilt = tuple(s.label for s, b in zip(manifest.steps, built, strict=True) if b is None)
-        refs = repo.refs("refs/tags/", f"refs/heads/{manifest.branch}")
-        moved = tuple(MovedTag(r.removeprefix("refs/tags/"), oid, refs.get(r))
-                      for r, oid in owned_refs(repo).items() if refs.get(r) != oid)
+        moved = tuple(MovedTag(m.ref.removeprefix("refs/tags/"), m.built, m.now)
+                      for m in moved_refs(repo, manifest.branch))
         _, head_oid = repo.head()
         at = {peeled: name for name, (_, peeled) in repo.peeled_tags().items()}
         at.update({b.commit: b.step.label for b in built if b})
