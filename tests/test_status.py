@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from testing.cli import run_main
+from testing.gitrepo import git
 from testing.tutorials import configure, load, make_project
 from tutorial_tools.engine.rewrite import edit, save
 from tutorial_tools.reporter import Recorder
@@ -57,8 +58,16 @@ def test_a_stopped_rewrite_shows_the_conflicted_step_and_one_next_command(
                                "command": "save"}
 
 
+def _keep_in_git(project: Path) -> None:
+    """The project kept in git, as the README suggests."""
+    git(project, "init", "-q")
+    git(project, "add", "tutorial.yaml", "chapters")
+    git(project, "commit", "-q", "-m", "The tutorial")
+
+
 def test_a_missing_step_file_is_to_be_restored_not_built(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _keep_in_git(project)
     path = project / "chapters" / "01-part-1" / "1b.patch"
     assert path.is_file()
     path.unlink()
@@ -74,10 +83,35 @@ def test_a_missing_step_file_is_to_be_restored_not_built(
     assert data["broken_files"] == ["chapters/01-part-1/1b.patch"]
     assert (data["next"], data["clean"]) == (
         f"git -C {project} checkout -- chapters/01-part-1/1b.patch", False)
+    assert "restoring" not in data
+    git(project, *str(data["next"]).split()[3:])
+    assert path.is_file()
+    assert _status(capsys)[1][-1] == "  up to date"
+
+
+def test_a_missing_step_file_outside_git_is_written_again_from_the_built_history(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "chapters" / "01-part-1" / "1b.patch"
+    original = path.read_bytes()
+    path.unlink()
+
+    code, lines, data = _status(capsys)
+    assert code == 0
+    recovered = project.parent / "project-recovered"
+    command = (f"tutorial import {project / 'build' / 'repo'} --into {recovered} "
+               "--branch main")
+    assert lines[-1] == (f"  restore with `{command}` (from the built history: copy them "
+                         f"back from {recovered}/chapters/), or remove step 1b from "
+                         "tutorial.yaml")
+    assert data["next"] == command
+    assert run_main(capsys, *command.split()[1:])[0] == 0
+    (found,) = recovered.glob("chapters/*/1b.patch")
+    assert found.read_bytes() == original
 
 
 def test_an_unreadable_step_file_is_to_be_fixed_or_restored(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _keep_in_git(project)
     (project / "chapters" / "02-part-2" / "2a.patch").write_text("not a patch\n")
 
     code, lines, data = _status(capsys)

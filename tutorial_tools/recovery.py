@@ -10,9 +10,50 @@ history has.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from .manifest import MANIFEST, Manifest, Step
 from .oplog import OpLog
+
+
+@dataclass(frozen=True)
+class Restore:
+    """The one command that gets broken step files back, and where it takes them from."""
+    command: str
+    source: str  # for the reader: "from the project's git history", ...
+    from_git: bool
+
+
+def in_git(root: Path) -> bool:
+    """Whether the project is in a git repository (its step files then have a history)."""
+    return any((folder / ".git").exists() for folder in (root, *root.parents))
+
+
+def recovered_folder(manifest: Manifest) -> Path:
+    """Where the built history's step files are written again, beside the project."""
+    return manifest.root.parent / f"{manifest.root.name}-recovered"
+
+
+def _import_command(manifest: Manifest) -> str:
+    return (f"tutorial import {shlex.quote(str(manifest.repo_path))} --into "
+            f"{shlex.quote(str(recovered_folder(manifest)))} "
+            f"--branch {shlex.quote(manifest.branch)}")
+
+
+def restore(manifest: Manifest, paths: Sequence[str]) -> Restore:
+    """How to get the step files `paths` (relative to the project) back: a checkout from
+    the project's git history; in a project outside git, an import of the built history
+    into a folder beside the project, to copy them back from."""
+    root = manifest.root
+    if in_git(root):
+        files = " ".join(shlex.quote(p) for p in paths)
+        return Restore(f"git -C {shlex.quote(str(root))} checkout -- {files}",
+                       "from the project's git history", True)
+    return Restore(_import_command(manifest),
+                   f"from the built history: copy them back from {recovered_folder(manifest)}"
+                   "/chapters/", False)
 
 
 def missing_file_hint(manifest: Manifest, step: Step) -> str:
@@ -31,15 +72,12 @@ def missing_file_hint(manifest: Manifest, step: Step) -> str:
         settle = (f" Then settle {what}: `tutorial continue` finishes it, `tutorial abort` "
                   "goes back.")
     name = f"{step.name}.patch"
-    if any((folder / ".git").exists() for folder in (root, *root.parents)):
-        restore = (f"Restore it from the project's git history: `git -C {shlex.quote(str(root))}"
-                   f" checkout -- {shlex.quote(rel)}`")
+    if in_git(root):
+        how = f"Restore it from the project's git history: `{restore(manifest, [rel]).command}`"
     else:
-        into = root.parent / f"{root.name}-recovered"
-        restore = ("Restore it from a copy of the project, or write it again from the built "
-                   f"history: `tutorial import {shlex.quote(str(manifest.repo_path))} --into "
-                   f"{shlex.quote(str(into))} --branch {shlex.quote(manifest.branch)}` makes "
-                   f"every built step's file, this one as {into}/chapters/*/{name}")
-    return (f"{restore}. Or drop step {step.label}: remove it from {MANIFEST} by hand, if "
+        how = ("Restore it from a copy of the project, or write it again from the built "
+               f"history: `{_import_command(manifest)}` makes every built step's file, this "
+               f"one as {recovered_folder(manifest)}/chapters/*/{name}")
+    return (f"{how}. Or drop step {step.label}: remove it from {MANIFEST} by hand, if "
             "no later step needs its change (`tutorial step drop` needs the file, to "
             f"re-merge the steps after it).{settle}")

@@ -151,10 +151,13 @@ def status(ctx: Context, as_json: bool) -> None:
     if broken and st.missing_files:
         steps = ("step " if len(st.missing_files) == 1 else "steps ") + ", ".join(
             st.missing_files)
-        click.echo(f"  restore with `{st.restore}` (from the project's git history), or "
-                   f"remove {steps} from {MANIFEST}")
+        source = st.restoring.source if st.restoring else ""
+        click.echo(f"  restore with `{st.restore}` ({source}), or remove {steps} from "
+                   f"{MANIFEST}")
     elif broken:
-        click.echo(f"  fix by hand, or restore with `{st.restore}`")
+        source = "" if st.restoring is None or st.restoring.from_git else (
+            f" ({st.restoring.source})")
+        click.echo(f"  fix by hand, or restore with `{st.restore}`{source}")
     elif st.next == "tutorial renumber":
         click.echo("  commit subjects differ from the manifest: run `tutorial renumber`")
     if st.clean:

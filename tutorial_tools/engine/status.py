@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -11,6 +10,7 @@ from ..errors import StepFileError
 from ..gitstore import Repository
 from ..manifest import Manifest
 from ..oplog import OpLog
+from ..recovery import Restore, restore
 from .build import built_steps, moved_refs
 from .ready import editing, rewrite_in_progress
 
@@ -41,6 +41,7 @@ class Status:
     editing: str | None = None  # the step `tutorial edit` put in the work tree
     interrupted: str | None = None  # a rewrite killed while writing: continue or abort
     broken_files: tuple[str, ...] = ()  # missing or unreadable step files, from the project
+    restoring: Restore | None = None  # how to get the broken files back (not in the JSON)
 
     @property
     def clean(self) -> bool:
@@ -65,14 +66,12 @@ class Status:
 
     @property
     def restore(self) -> str | None:
-        """The command that restores the broken step files from the project's own history."""
-        if not self.broken_files:
-            return None
-        paths = " ".join(shlex.quote(p) for p in self.broken_files)
-        return f"git -C {shlex.quote(self.project)} checkout -- {paths}"
+        """The command that gets the broken step files back (see `recovery.restore`)."""
+        return self.restoring.command if self.broken_files and self.restoring else None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["restoring"]  # `next` names its command
         data["messages"] = [dict(zip(("step", "manifest", "commit"), m, strict=True))
                             for m in self.messages]
         data["clean"] = self.clean
@@ -105,8 +104,10 @@ def status(manifest: Manifest) -> Status:
         if subject != manifest.subject(s):
             messages.append((s.label, manifest.subject(s), subject))
     missing, broken = tuple(labels), (*absent, *unreadable)
+    restoring = restore(manifest, broken) if broken else None
     base = Status(str(root), str(manifest.repo_path), False, len(files), (), missing, extra,
-                  tuple(messages), problems=tuple(problems), broken_files=tuple(broken))
+                  tuple(messages), problems=tuple(problems), broken_files=tuple(broken),
+                  restoring=restoring)
     path = manifest.repo_path
     if not (path / ".git").exists():
         return replace(base, unbuilt=tuple(s.label for s in manifest.steps))
@@ -128,7 +129,7 @@ def status(manifest: Manifest) -> Status:
         return Status(str(root), str(path), True, len(files), unbuilt, missing, extra,
                       tuple(messages), moved, str(repo.work_tree) if repo.work_tree else None,
                       head, dirty, stopped, tuple(problems),
-                      editing(manifest), _interrupted(manifest), tuple(broken))
+                      editing(manifest), _interrupted(manifest), tuple(broken), restoring)
 
 
 def _interrupted(manifest: Manifest) -> str | None:
