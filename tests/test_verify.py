@@ -551,6 +551,51 @@ def test_not_built_is_an_error(tmp_path: Path) -> None:
     assert e.value.hint == "Run `tutorial build` first."
 
 
+def test_while_a_step_is_edited_the_built_history_is_verified_and_it_says_so(
+        project: Path, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(capsys, "--project", str(project), "edit", "2a")[0] == 0
+    (project / "build" / "repo" / "status.txt").write_text("broken\n")  # not saved
+    code, _, err = run_main(capsys, "--project", str(project), "verify", "2a", "2b")
+    assert code == 0, err
+    assert ("step 2a is being edited: verifying the history as last built, without those "
+            "edits (`tutorial save` carries them into it)") in err
+    assert ran(runs) == ["2a", "2b"]
+
+
+def test_while_a_rewrite_is_stopped_the_built_history_is_verified_and_it_says_so(
+        project: Path, tmp_path: Path, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fix = tmp_path / "fix.patch"
+    fix.write_text("--- a/app.txt\n+++ b/app.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n")
+    code, _, err = run_main(capsys, "--project", str(project), "apply", "1b", str(fix))
+    assert code != 0 and "Conflict at step 2b" in err, err
+    code, _, err = run_main(capsys, "--project", str(project), "verify", "1b")
+    assert code == 0, err
+    assert ("a rewrite is stopped at step 2b (`tutorial apply 1b "
+            f"{fix}`): verifying the history as last built, without it") in err
+    assert ran(runs) == ["1b"]
+
+
+def test_a_rewrite_interrupted_while_writing_is_settled_before_verifying(
+        project: Path, tmp_path: Path, runs: Path) -> None:
+    import subprocess
+    import sys
+
+    fix = tmp_path / "fix.patch"
+    fix.write_text("--- /dev/null\n+++ b/extra.txt\n@@ -0,0 +1 @@\n+extra\n")
+    env = {**os.environ, "TUTORIAL_KILL_AT": "rewrite:first-file",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
+                                                       os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "tutorial_tools", "--project", str(project),
+                           "apply", "1b", str(fix)], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0, proc.stderr
+    with pytest.raises(TutorialError, match=r"the rewrite `tutorial apply 1b .*` \(#1\) was "
+                       "interrupted while writing chapters/") as e:
+        verify(load(project), Recorder())
+    assert e.value.hint == ("Finish it with `tutorial continue`, or go back with `tutorial "
+                            "abort`; then verify.")
+    assert ran(runs) == []
+
+
 def test_selection_by_step_from_and_shard(project: Path) -> None:
     m = load(project)
 

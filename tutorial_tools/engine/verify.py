@@ -26,8 +26,10 @@ from typing import BinaryIO
 from ..errors import GitError, TutorialError
 from ..gitstore import Repository, git_env
 from ..manifest import Manifest, Step
+from ..oplog import OpLog
 from ..reporter import Reporter, count, status_progress
 from .build import BuiltStep, built_steps, state_dir
+from .ready import editing, rewrite_in_progress
 from .runner import (
     Environments,
     EnvSpec,
@@ -149,6 +151,7 @@ def verify(manifest: Manifest, reporter: Reporter, *, steps: Sequence[str] = (),
     path = manifest.repo_path
     if not (path / ".git").exists():
         raise TutorialError(f"no built history in {path}", "Run `tutorial build` first.")
+    _say_what_is_verified(manifest, reporter)
     jobs = jobs or os.cpu_count() or 1
     with Repository(path) as repo:
         plan, results, in_use = _plan(manifest, repo, selected, command, timeout)
@@ -173,6 +176,26 @@ def verify(manifest: Manifest, reporter: Reporter, *, steps: Sequence[str] = (),
                             f"from {run.envs.root}")
     return VerifyResult(path, tuple(results[s.name] for s in selected), jobs,
                         time.perf_counter() - started, command, run.envs.built)
+
+
+def _say_what_is_verified(manifest: Manifest, reporter: Reporter) -> None:
+    """Verify tests the history as last built. While a rewrite is under way that is not
+    what the author is working on: say so, or refuse where the step files are half written."""
+    op = OpLog(manifest.root).interrupted()
+    if op is not None:
+        raise TutorialError(
+            f"the rewrite `tutorial {op.command}` (#{op.id}) was interrupted while writing "
+            "chapters/", "Finish it with `tutorial continue`, or go back with `tutorial "
+            "abort`; then verify.")
+    stopped = rewrite_in_progress(manifest)
+    if stopped is not None:
+        reporter.warn(f"a rewrite is stopped at step {stopped['step']} (`tutorial "
+                      f"{stopped['command']}`): verifying the history as last built, without "
+                      "it")
+    step = editing(manifest)
+    if step is not None:
+        reporter.warn(f"step {step} is being edited: verifying the history as last built, "
+                      "without those edits (`tutorial save` carries them into it)")
 
 
 def _plan(manifest: Manifest, repo: Repository, selected: Sequence[Step], command: str | None,
