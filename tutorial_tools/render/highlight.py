@@ -79,7 +79,9 @@ def highlight(text: str, path: str, upto: int | None = None) -> list[list[Segmen
     out: list[list[Segment]] = [[("", "\ufeff")] if bom else []]
     row = out[-1]
     for ttype, value in lexer.get_tokens(text[1:] if bom else text):
-        cls = _CLASSES.get(ttype) or _css_class(ttype)
+        cls = _CLASSES.get(ttype)
+        if cls is None:  # a type not seen before (plain text's class is "")
+            cls = _css_class(ttype)
         for k, part in enumerate(value.split("\n") if "\n" in value else (value,)):
             if k:
                 row = []
