@@ -29,9 +29,9 @@ from testing.hermetic import hermetic
 from testing.html import Fragment
 from tutorial_tools.gitstore import Repository
 from tutorial_tools.render import (
-    ASSETS,
     RENDERER_VERSION,
     StepDiff,
+    assets,
     diffview,
     human_size,
     load_step_diff,
@@ -210,7 +210,7 @@ def test_numbers_and_markers_are_not_text(page: str) -> None:
     doc = Fragment(page)
     assert set(doc.texts("tt-num")) == {""}
     assert set(doc.texts("tt-mark")) == {""}
-    css = ASSETS["tutorial/diff.css"].decode()
+    css = assets()["tutorial/diff.css"].decode()
     for rule in ("td.tt-num {", "td.tt-mark {"):
         block = css[css.index(rule):css.index("}", css.index(rule))]
         assert "user-select: none" in block
@@ -248,7 +248,7 @@ def test_unified_and_split_markup(step: StepDiff, page: str) -> None:
     assert page.count('<table class="tt-lines tt-unified">') == len(both) > 5
     assert page.count('<table class="tt-lines tt-split">') == len(both)
     assert page.count('<table class="tt-lines tt-unified tt-one-side">') == len(one) > 2
-    css = ASSETS["tutorial/diff.css"].decode()
+    css = assets()["tutorial/diff.css"].decode()
     assert ".tt-view-split table.tt-unified.tt-one-side { display: table; }" in css
 
 
@@ -369,8 +369,8 @@ def test_golden(history: History, step: StepDiff, name: str, path: str) -> None:
 
 def test_renderer_version_and_assets() -> None:
     assert RENDERER_VERSION
-    css = ASSETS["tutorial/diff.css"].decode()
-    js = ASSETS["tutorial/diff.js"].decode()
+    css = assets()["tutorial/diff.css"].decode()
+    js = assets()["tutorial/diff.js"].decode()
     assert '[data-md-color-scheme="slate"] .tt-diff' in css
     assert "@media (prefers-color-scheme: dark)" in css
     assert ".tt-diff .tt-code .k" in css  # Pygments, scoped to our classes

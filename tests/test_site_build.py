@@ -92,7 +92,7 @@ def test_step_page_has_links_commands_downloads_and_the_diff(project: Path) -> N
 
 def test_assets_are_copied_and_linked_from_every_page(project: Path) -> None:
     site = build_site(project)
-    assets = render.ASSETS() if callable(render.ASSETS) else render.ASSETS
+    assets = render.assets()
     assert assets
     for path, data in assets.items():
         assert (site.site / path).read_bytes() == data

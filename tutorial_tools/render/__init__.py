@@ -3,8 +3,6 @@
 Pure rendering: git is read only through `gitstore.Repository` (see README.md here).
 """
 
-from typing import Any
-
 from .assets import assets
 from .diffview import ImageUrl, human_size, render_diff
 from .fileview import render_file
@@ -14,13 +12,7 @@ from .model import FileDiff, Hunk, Line, StepDiff, load_step_diff, load_step_dif
 RENDERER_VERSION = "3"
 
 
-def __getattr__(name: str) -> Any:
-    if name == "ASSETS":  # built on first use: the CSS holds two Pygments styles
-        return assets()
-    raise AttributeError(name)
-
-
 __all__ = [
-    "ASSETS", "RENDERER_VERSION", "FileDiff", "Hunk", "ImageUrl", "Line", "StepDiff", "assets",
-    "human_size", "load_step_diff", "load_step_diffs", "render_diff", "render_file",
+    "RENDERER_VERSION", "FileDiff", "Hunk", "ImageUrl", "Line", "StepDiff", "assets", "human_size",
+    "load_step_diff", "load_step_diffs", "render_diff", "render_file",
 ]

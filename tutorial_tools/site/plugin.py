@@ -103,7 +103,7 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self._user_nav = config.nav is not None
-        for path in [*render.ASSETS, pages.SITE_CSS_PATH]:
+        for path in [*render.assets(), pages.SITE_CSS_PATH]:
             target = config.extra_css if path.endswith(".css") else config.extra_javascript
             if path.endswith((".css", ".js")) and path not in target:
                 target.append(path)
@@ -172,10 +172,10 @@ class TutorialPlugin(BasePlugin[TutorialConfig]):  # type: ignore[no-untyped-cal
                     files.append(File.generated(config, uri, abs_src_path=str(path)))
         self._step_pages(files, config, manifest, steps, rendered, downloads)
 
-        assets = {**render.ASSETS, pages.SITE_CSS_PATH: pages.SITE_CSS.encode()}
-        for path, data in assets.items():
-            if files.get_file_from_path(path) is None:
-                files.append(File.generated(config, path, content=data))
+        assets = {**render.assets(), pages.SITE_CSS_PATH: pages.SITE_CSS.encode()}
+        for uri, data in assets.items():
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, content=data))
         if not self._user_nav:
             ours = {s.src_uri for s in steps} | {"index.md", "errata.md"} | {
                 f"{ch.slug}/index.md" for ch in manifest.chapters}
