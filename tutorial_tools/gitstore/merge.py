@@ -113,10 +113,8 @@ def snapshot_worktree(repo: Repository, base_tree: str) -> str:
     os.unlink(index)
     try:
         for args in (["read-tree", base_tree], ["add", "-A", "--", "."], ["write-tree"]):
-            proc = repo.run(*args, env={"GIT_INDEX_FILE": index})
-            if proc.returncode:
-                raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
-        return proc.stdout.decode().strip()
+            out = repo.git(*args, env={"GIT_INDEX_FILE": index})
+        return out.decode().strip()
     finally:
         Path(index).unlink(missing_ok=True)
 

@@ -112,9 +112,11 @@ class Repository:
             env={**git_env(), **(env or {})}, cwd=self.work_tree or self.git_dir,
         )
 
-    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        """Run one git command in this repository and return its standard output."""
-        proc = self.run(*args, input=input)
+    def git(self, *args: str, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> bytes:
+        """Run one git command in this repository and return its standard output (`env` as
+        for `run`)."""
+        proc = self.run(*args, input=input, env=env)
         if check and proc.returncode != 0:
             raise GitError(args, proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout
