@@ -109,7 +109,6 @@ def sort_tree(entries: Iterable[TreeEntry]) -> list[TreeEntry]:
     return sorted(entries, key=tree_sort_key)
 
 
-def serialize_tree(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
-    """A tree object's content; `ordered` says the entries are already in git's order."""
-    listed = entries if ordered else sort_tree(entries)
-    return b"".join([e.raw for e in listed])
+def serialize_tree(entries: Iterable[TreeEntry]) -> bytes:
+    """A tree object's content, from entries in git's order (`sort_tree`)."""
+    return b"".join([e.raw for e in entries])

@@ -237,7 +237,7 @@ class Repository:
         """Add a tree of these entries and return its id; `like` as for `write`.
         `ordered`: the entries are in git's order already (else they are sorted)."""
         listed = tuple(entries) if ordered else tuple(sort_tree(entries))
-        oid = self.write(b"tree", serialize_tree(listed, ordered=True), like=like)
+        oid = self.write(b"tree", serialize_tree(listed), like=like)
         self._trees.setdefault(oid, listed)
         return oid
 
