@@ -21,7 +21,6 @@ from .. import stepfile
 from ..errors import DirtyWorkTree, RefsChanged, StepFileError, TutorialError
 from ..faults import checkpoint
 from ..gitstore import EMPTY_TREE, MutableTree, RefUpdate, Repository, object_id
-from ..gitstore.objects import split_object
 from ..manifest import Manifest, Step
 from ..patch import PatchSyntaxError, parse_patch
 from ..project import STATE_DIR
@@ -96,9 +95,11 @@ def _load_state(repo: Repository) -> tuple[StepCache, dict[str, str]]:
     return dict(state.get("steps", {})), dict(state.get("refs", {}))
 
 
-def owned_refs(repo: Repository) -> dict[str, str]:
-    """The refs the last build wrote, with the values it gave them."""
-    return {k: v for k, v in _load_state(repo)[1].items() if v}
+def owned_refs(repo: Repository, saved: tuple[StepCache, dict[str, str]] | None = None,
+               ) -> dict[str, str]:
+    """The refs the last build wrote, with the values it gave them (from `saved`, the
+    state `_load_state` read, when the caller has it)."""
+    return {k: v for k, v in (saved or _load_state(repo))[1].items() if v}
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
                 tree = None
             else:
                 if tree is None:
-                    tree = MutableTree(repo, _tree_of(repo, parent) if parent else EMPTY_TREE)
+                    tree = MutableTree(repo, repo.tree_of(parent) if parent else EMPTY_TREE)
                 commit, tag_object = _make_step(repo, tree, manifest, step, file, data, parent)
                 computed += 1
             new_cache[key] = {"commit": commit, "tag": tag_object}
@@ -238,11 +239,6 @@ def _build(manifest: Manifest, repo: Repository, created: bool, reporter: Report
             return _build(manifest, repo, created, reporter, force=force)
     return _publish(manifest, repo, created, tuple(built), new_cache, computed, current,
                     saved, reporter, force=force, stamp=stamp)
-
-
-def _tree_of(repo: Repository, commit: str) -> str:
-    headers, _ = split_object(repo.read_kind(commit, b"commit"))
-    return headers[0].value.decode()
 
 
 def _make_step(repo: Repository, tree: MutableTree, manifest: Manifest, step: Step, file: Path,
@@ -315,7 +311,7 @@ def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[B
     desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
     if built:
         desired[branch_ref] = built[-1].commit
-    previous = owned_refs(repo)
+    previous = owned_refs(repo, saved)
     # Refs the last build wrote that the manifest no longer has: remove them.
     for ref, oid in previous.items():
         if ref not in desired and current.get(ref) == oid:
