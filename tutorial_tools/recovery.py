@@ -71,13 +71,13 @@ def missing_file_hint(manifest: Manifest, step: Step) -> str:
                     "`tutorial abort`.")
         settle = (f" Then settle {what}: `tutorial continue` finishes it, `tutorial abort` "
                   "goes back.")
-    name = f"{step.name}.patch"
-    if in_git(root):
-        how = f"Restore it from the project's git history: `{restore(manifest, [rel]).command}`"
+    back = restore(manifest, [rel])
+    if back.from_git:
+        how = f"Restore it from the project's git history: `{back.command}`"
     else:
         how = ("Restore it from a copy of the project, or write it again from the built "
-               f"history: `{_import_command(manifest)}` makes every built step's file, this "
-               f"one as {recovered_folder(manifest)}/chapters/*/{name}")
+               f"history: `{back.command}` makes every built step's file, this one as "
+               f"{recovered_folder(manifest)}/chapters/*/{step.name}.patch")
     return (f"{how}. Or drop step {step.label}: remove it from {MANIFEST} by hand, if "
             "no later step needs its change (`tutorial step drop` needs the file, to "
             f"re-merge the steps after it).{settle}")
