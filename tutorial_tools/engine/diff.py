@@ -78,7 +78,6 @@ def _between(manifest: Manifest, i: int | None, j: int) -> StepDiff:
         old = built[i] if i is not None else None
         new = built[j]
         old_tree = repo.tree_of(old.commit) if old else EMPTY_TREE
-        new_raw = repo.read_kind(new.commit, b"commit")
-        new_tree = split_object(new_raw)[0][0].value.decode()
-        patch = repo.diff_trees([(old_tree, new_tree)], binary=False)[0]
-        return StepDiff(old, new, split_object(new_raw)[1], patch)
+        headers, message = split_object(repo.read_kind(new.commit, b"commit"))
+        patch = repo.diff_trees([(old_tree, headers[0].value.decode())], binary=False)[0]
+        return StepDiff(old, new, message, patch)
