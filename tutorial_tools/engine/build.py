@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,15 +302,22 @@ def prime(manifest: Manifest, repo: Repository, trees: dict[int, str], *,
     return made
 
 
+def built_refs(manifest: Manifest, built: Sequence[BuiltStep]) -> dict[str, str]:
+    """The branch and every tag as the build makes them from `built` (every step): what a
+    build writes and what a publish puts on the remote."""
+    refs = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
+    if built:
+        refs[f"refs/heads/{manifest.branch}"] = built[-1].commit
+    return refs
+
+
 def _publish(manifest: Manifest, repo: Repository, created: bool, built: tuple[BuiltStep, ...],
              cache: StepCache, computed: int, current: dict[str, str],
              saved: tuple[StepCache, dict[str, str]], reporter: Reporter, *,
              force: bool, stamp: uptodate.Stamp | None = None) -> BuildResult:
     repo.flush()
     branch_ref = f"refs/heads/{manifest.branch}"
-    desired = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
-    if built:
-        desired[branch_ref] = built[-1].commit
+    desired = built_refs(manifest, built)
     previous = owned_refs(repo, saved)
     # Refs the last build wrote that the manifest no longer has: remove them.
     for ref, oid in previous.items():

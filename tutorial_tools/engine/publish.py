@@ -13,7 +13,6 @@ take it back (readers may have fetched already). The project lock is held while 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import GitError, RemoteChanged, TutorialError
@@ -22,7 +21,7 @@ from ..gitstore import RefUpdate, Repository
 from ..gitstore.remote import PushedRef, ls_remote, push, remote_url, remotes
 from ..manifest import Manifest
 from . import published
-from .build import BuiltStep
+from .build import built_refs
 from .changes import Changes, between_refs, build_name
 from .ready import PUBLISHING, open_built, require_clean, require_idle
 
@@ -72,15 +71,6 @@ def choose_remote(repo: Repository, remote: str | None) -> str:
                                                    else ""),
             f"Add it with `git -C {where} remote add {name} URL`.")
     return remote
-
-
-def built_refs(manifest: Manifest, built: Sequence[BuiltStep]) -> dict[str, str]:
-    """The branch and every tag as the build made them (`built`, every step, as `open_built`
-    read them): what a publish puts on the remote."""
-    refs = {f"refs/tags/{b.step.tag}": b.tag_target for b in built if b.step.tag}
-    if built:
-        refs[f"refs/heads/{manifest.branch}"] = built[-1].commit
-    return refs
 
 
 def publish(manifest: Manifest, remote: str | None, *, dry_run: bool = False,
