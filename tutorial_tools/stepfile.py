@@ -91,6 +91,11 @@ class StepCommit:
     def with_message(self, message: bytes) -> StepCommit:
         return replace(self, message=message)
 
+    def with_subject(self, subject: str) -> StepCommit:
+        """The same commit with its message's first line replaced by `subject`."""
+        rest = self.message.split(b"\n", 1)
+        return self.with_message(subject.encode() + (b"\n" + rest[1] if len(rest) > 1 else b""))
+
 
 def from_objects(commit: bytes, tag: bytes | None, commit_id: str, patch: bytes, *,
                  tag_name: str | None = None) -> StepCommit:

@@ -458,9 +458,7 @@ def finish_rewrite(h: History, start: int, trees: dict[int, str], command: str,
         if j == start and reword and reword.get("message"):
             record = record.with_message(str(reword["message"]).rstrip("\n").encode() + b"\n")
         elif j == start and subject is not None and record.subject == h.manifest.subject(step):
-            body = record.message.split(b"\n", 1)
-            record = record.with_message(subject.encode() + (b"\n" + body[1] if len(body) > 1
-                                                             else b""))
+            record = record.with_subject(subject)
         new = stepfile.dump(record)
         records[path] = record
         if new != old or trees[j] != h.trees[j]:

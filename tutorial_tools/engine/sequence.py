@@ -176,9 +176,7 @@ def _resubjected(record: stepfile.StepCommit, manifest: Manifest, old: Step,
     follows = (force and new.message is None) or _follows(record.subject, manifest, old)
     if not follows or record.subject == new_manifest.subject(new):
         return record
-    rest = record.message.split(b"\n", 1)
-    body = b"\n" + rest[1] if len(rest) > 1 else b""
-    return record.with_message(new_manifest.subject(new).encode() + body)
+    return record.with_subject(new_manifest.subject(new))
 
 
 def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None]],
