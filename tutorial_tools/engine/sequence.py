@@ -38,7 +38,7 @@ from ..patch import parse_patch
 from ..reporter import Reporter
 from .build import BuildResult
 from .carry import carry
-from .ready import REWRITING, require_clean, require_idle
+from .ready import REWRITING, open_built, require_clean, require_idle
 from .rewrite import effective, open_history, publish, remembered
 from .treepatch import apply_to_tree
 
@@ -188,9 +188,9 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
     labels = [s.label for s in manifest.steps]
     text = edited(manifest.path, lambda data: set_labels(data, labels, changes))
     new_manifest = from_text(manifest.path, text)
-    h = open_history(manifest)
-    with h.repo:
-        require_clean(h.repo, REWRITING, h.branch_ref)
+    repo, built = open_built(manifest, REWRITING)  # no tree is needed: nothing is merged
+    with repo:
+        require_clean(repo, REWRITING, f"refs/heads/{manifest.branch}")
         writes: dict[Path, bytes | None] = {manifest.path: text.encode("utf-8")}
         renamed = []
         changed = []
@@ -211,7 +211,7 @@ def _relabel(manifest: Manifest, changes: dict[str, tuple[str | None, str | None
         writes = effective(writes)
         if not changed or not writes:  # e.g. a step given the title it has
             return RelabelResult((), (), None)
-        result = publish(manifest, h.repo, h.tip, command, changed, writes, reporter)
+        result = publish(manifest, repo, built[-1].commit, command, changed, writes, reporter)
     return RelabelResult(tuple(changed), tuple(renamed), result)
 
 
