@@ -365,6 +365,7 @@ def resequence(manifest: Manifest, order: list[int | None], change: Any,
         for old in manifest.steps:
             if manifest.step_file(old) not in kept:
                 writes[manifest.step_file(old)] = None
+        records: dict[Path, stepfile.StepCommit] = {}
         for j, patch in zip(range(first, len(order)), patches, strict=True):
             i = order[j]
             if i is None:
@@ -378,11 +379,13 @@ def resequence(manifest: Manifest, order: list[int | None], change: Any,
                 if subjects:
                     record = _resubjected(record, manifest, manifest.steps[i], new_manifest,
                                           new_steps[j])
-            writes[new_manifest.step_file(new_steps[j])] = stepfile.dump(record)
+            path = new_manifest.step_file(new_steps[j])
+            writes[path] = stepfile.dump(record)
+            records[path] = record
         writes.update(extra or {})
         writes = effective(writes)
         if not writes:
             return ResequenceResult(())
         result = publish(manifest, h.repo, h.tip, command, labels[first:], writes, reporter,
-                         trees)
+                         trees, records)
     return ResequenceResult(tuple(labels[first:]), (), result)
