@@ -132,8 +132,10 @@ class SetupFailed(Exception):
 
 
 def remove_tree(path: Path) -> None:
-    """Delete a folder, even where a command made folders in it read-only (a Go module
-    cache does)."""
+    """Delete a folder, if there is one, even where a command made folders in it read-only
+    (a Go module cache does)."""
+    if not os.path.lexists(path):
+        return
     def retry(func: Callable[..., object], name: str, exc: object) -> None:
         with suppress(OSError):
             os.chmod(os.path.dirname(name), 0o700)
@@ -230,7 +232,7 @@ class Environments:
                 raise SetupFailed(self._failed[key])
             if ready.is_file():
                 return False
-            shutil.rmtree(path, ignore_errors=True)  # what a killed setup left
+            remove_tree(path)  # what a killed setup left
             path.mkdir(parents=True)
             outcome = run(path)
             if outcome.exit_code == 0:
@@ -239,7 +241,7 @@ class Environments:
                 with self._guard:
                     self.built += 1
                 return True
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
             how = (f"timed out after {outcome.seconds:.1f} s" if outcome.timed_out
                    else f"exited with code {outcome.exit_code}" if outcome.exit_code is not None
                    else "was interrupted")
