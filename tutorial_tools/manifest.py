@@ -107,6 +107,12 @@ class Manifest:
     def chapter_dir(self, chapter: Chapter) -> Path:
         return self.root / "chapters" / chapter.slug
 
+    def unnamed_step_files(self) -> list[Path]:
+        """Files in chapters/ that look like step files (`<slug>/<name>.patch`) but that no
+        step of the manifest names, in no particular order."""
+        named = {self.step_file(s) for s in self.steps}
+        return [p for p in (self.root / "chapters").glob("*/*.patch") if p not in named]
+
     def subject(self, step: Step) -> str:
         """The first line of the step's commit message, as the manifest says it should read."""
         if step.message is not None:

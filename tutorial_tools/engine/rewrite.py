@@ -362,11 +362,8 @@ def undo(manifest: Manifest, reporter: Reporter, *, force: bool = False) -> Undo
     log.restore(op)
     restored = load(manifest.path)
     # A step file the operation created and that was moved by hand since goes with it.
-    named = {restored.step_file(s) for s in restored.steps}
     strays = []
-    for path in sorted((manifest.root / "chapters").glob("*/*.patch")):
-        if path in named:
-            continue
+    for path in sorted(restored.unnamed_step_files()):
         if path.read_bytes() in created:
             path.unlink()
         else:

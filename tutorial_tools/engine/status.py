@@ -85,9 +85,7 @@ def status(manifest: Manifest) -> Status:
     labels: list[str] = []  # of the steps whose file is missing
     absent: list[str] = []  # their files, listed before the unreadable ones
     unreadable: list[str] = []
-    chapters = root / "chapters"
-    extra = tuple(sorted(str(p.relative_to(root)) for p in chapters.glob("*/*.patch")
-                         if p not in files)) if chapters.is_dir() else ()
+    extra = tuple(sorted(str(p.relative_to(root)) for p in manifest.unnamed_step_files()))
     messages = []
     problems = []
     for f, s in files.items():
