@@ -336,9 +336,12 @@ with open(out, "w") as f:
 
 
 def run(cmd: list[str], env: dict[str, str], *, cwd: Path | None = None,
-        stdin: Path | None = None, stdout: Path | None = None) -> Run:
-    """Run `cmd` to completion: its wall time, peak RSS and CPU time; fail on an error."""
-    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "err", "w+b") as err, \
+        stdin: Path | None = None, stdout: Path | None = None, stderr: Path | None = None,
+        name: str | None = None) -> Run:
+    """Run `cmd` to completion: its wall time, peak RSS and CPU time; fail on an error
+    (naming it `name`, else the command). `stderr`: where its errors are kept."""
+    with tempfile.TemporaryDirectory() as tmp, \
+            open(stderr or Path(tmp) / "err", "w+b") as err, \
             (open(stdin, "rb") if stdin else open(os.devnull, "rb")) as fin, \
             (open(stdout, "wb") if stdout else open(os.devnull, "wb")) as fout:
         result = Path(tmp) / "result"
@@ -347,7 +350,8 @@ def run(cmd: list[str], env: dict[str, str], *, cwd: Path | None = None,
         fields = result.read_text().split() if result.exists() else []
         if proc.returncode or not fields or fields[3] != "0":
             err.seek(0)
-            raise SystemExit(f"FAILED: {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
+            raise SystemExit(f"FAILED: {name or ' '.join(cmd)}\n"
+                             f"{err.read().decode(errors='replace')}")
     return Run(float(fields[0]), int(fields[1]), float(fields[2]))
 
 

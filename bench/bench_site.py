@@ -46,7 +46,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_foundation import (
-    LAUNCHER,
     ROOT,
     Checks,
     Run,
@@ -61,6 +60,8 @@ from bench_foundation import (
     tutorial_cmd,
 )
 
+from tutorial_tools.gitstore import EMPTY_TREE
+
 MKDOCS_YML = "site_name: Bench\ndocs_dir: chapters\nplugins:\n  - tutorial\n"
 STATS = re.compile(r"tutorial: (\d+) steps: (\d+) step page\(s\) rendered, (\d+) from the "
                    r"cache, (\d+) download\(s\) made")
@@ -70,22 +71,16 @@ def mkdocs_build(env: dict[str, str], project: Path, site: Path) -> tuple[Run, t
     """One `mkdocs build --strict` process, timed by the launcher of bench_foundation.py:
     its run and the plugin's counts (steps, rendered, from the cache, downloads made)."""
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
-    cmd = [mkdocs, "build", "--strict", "--site-dir", str(site)]
     with tempfile.TemporaryDirectory() as tmp:
-        result, err = Path(tmp) / "result", Path(tmp) / "err"
-        with open(err, "wb") as ferr:
-            proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(result), *cmd],
-                                  cwd=project, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=ferr)
+        err = Path(tmp) / "err"
+        timed = run([mkdocs, "build", "--strict", "--site-dir", str(site)], env, cwd=project,
+                    stderr=err, name=f"mkdocs build in {project}")
         log = err.read_text(errors="replace")
-        fields = result.read_text().split() if result.exists() else []
-        if proc.returncode or not fields or fields[3] != "0":
-            raise SystemExit(f"FAILED: mkdocs build in {project}\n{log}")
     m = STATS.search(log)
     if m is None:
         raise SystemExit(f"FAILED: no counts from the plugin in mkdocs' output:\n{log}")
     counts = tuple(int(g) for g in m.groups())
-    return Run(float(fields[0]), int(fields[1]), float(fields[2])), counts
+    return timed, counts
 
 
 def step_trees(env: dict[str, str], repo: Path, tags: list[str]) -> list[tuple[str, str]]:
@@ -160,7 +155,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     site = work / "site"
 
     # The floor: git alone producing every step's diff, in one process.
-    pairs = "".join(f"{a or '4b825dc642cb6eb9a060e54bf8d69288fbee4904'} {b}\n"
+    pairs = "".join(f"{a or EMPTY_TREE} {b}\n"
                     for a, b in step_trees(env, repo, tags))
     (work / "pairs").write_text(pairs)
     floor = Timing("git diff-tree -p, every step", [
