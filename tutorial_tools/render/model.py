@@ -17,8 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..gitstore import EMPTY_TREE, Repository
-from ..gitstore.objects import GITLINK_MODE as GITLINK
+from ..gitstore import EMPTY_TREE, Repository, objects
 from ..patch import FilePatch, parse_patch
 from ..patch import Hunk as PatchHunk
 
@@ -27,8 +26,9 @@ LineKind = Literal["context", "added", "removed"]
 
 LARGE_LINES = 400  # changed lines above which a file starts collapsed
 LARGE_BYTES = 1 << 20  # a blob above this starts collapsed and is not highlighted
-SYMLINK_MODE = "120000"
-GITLINK_MODE = "160000"
+# The modes as the model keeps them (text); the patch parser and git objects keep bytes.
+SYMLINK_MODE = objects.SYMLINK_MODE.decode()
+GITLINK_MODE = objects.GITLINK_MODE.decode()
 
 IMAGE_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -141,8 +141,9 @@ def load_step_diffs(repo: Repository, pairs: Sequence[tuple[str | None, str]], *
     patches = repo.diff_trees([(old or EMPTY_TREE, new) for old, new in pairs],
                               binary=False, copies=True)
     parsed = [parse_patch(patch) for patch in patches]
-    sizes = repo.sizes(oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
-                       if oid is not None and GITLINK not in (fp.old_mode, fp.new_mode))
+    sizes = repo.sizes(
+        oid for parts in parsed for fp in parts for oid in (fp.old_oid, fp.new_oid)
+        if oid is not None and objects.GITLINK_MODE not in (fp.old_mode, fp.new_mode))
     return [_load(repo, old or EMPTY_TREE, new, parts, sizes, large_lines)
             for (old, new), parts in zip(pairs, parsed, strict=True)]
 
