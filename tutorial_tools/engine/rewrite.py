@@ -32,7 +32,6 @@ from ..gitstore.merge import (
     reset_worktree,
     snapshot_worktree,
 )
-from ..gitstore.objects import split_object
 from ..manifest import Manifest, edited, from_text, load
 from ..oplog import OpLog
 from ..patch import PatchSyntaxError, parse_patch
@@ -96,9 +95,7 @@ def open_history(manifest: Manifest) -> History:
     """The built history, once `ready` found it built from chapters/ as they are."""
     repo, built = open_built(manifest, REWRITING)
     commits = [b.commit for b in built]
-    trees = [split_object(raw)[0][0].value.decode()
-             for raw in repo.read_many(commits, b"commit")]  # one round trip for them all
-    return History(manifest, repo, commits, trees, commits[-1],
+    return History(manifest, repo, commits, repo.trees_of(commits), commits[-1],
                     f"refs/heads/{manifest.branch}")
 
 

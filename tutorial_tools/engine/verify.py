@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -204,6 +204,9 @@ def _plan(manifest: Manifest, repo: Repository, selected: Sequence[Step], comman
     every step of the manifest uses now."""
     built = {s.name: b for s, b in zip(manifest.steps, built_steps(manifest, repo),
                                        strict=True)}
+    made = [(name, b.commit) for name, b in built.items() if b is not None]
+    trees = dict(zip([name for name, _ in made], repo.trees_of([c for _, c in made]),
+                     strict=True))  # one round trip for every step's tree
     stale = [s.label for s in selected if built[s.name] is None]
     if stale:
         raise TutorialError(
@@ -220,11 +223,11 @@ def _plan(manifest: Manifest, repo: Repository, selected: Sequence[Step], comman
         if run is None:
             known[step.name] = StepResult(step, SKIPPED, reason="no tests")
             continue
-        tree = repo.tree_of(b.commit)
+        tree = trees[step.name]
         env = _env(repo, step, tree)
         limit = timeout or step.timeout or DEFAULT_TIMEOUT
         jobs.append(_Job(step, tree, run, limit, env, _result_key(tree, run, env)))
-    return jobs, known, _in_use(manifest, repo, list(built.values()), jobs)
+    return jobs, known, _in_use(manifest, repo, list(built.values()), trees, jobs)
 
 
 def _env(repo: Repository, step: Step, tree: str) -> EnvSpec | None:
@@ -234,17 +237,16 @@ def _env(repo: Repository, step: Step, tree: str) -> EnvSpec | None:
 
 
 def _in_use(manifest: Manifest, repo: Repository, built: Sequence[BuiltStep | None],
-            jobs: Sequence[_Job]) -> InUse:
-    """The trees and environments of every step (those of the jobs are known already)."""
+            trees: Mapping[str, str], jobs: Sequence[_Job]) -> InUse:
+    """The trees and environments of every step (`trees`, by step name; the jobs'
+    environments are known already)."""
     if any(b is None for b in built):
         return InUse(None, None)
-    trees = {job.step.name: job.tree for job in jobs}
     envs = {job.env.key for job in jobs if job.env is not None}
-    for step, b in zip(manifest.steps, built, strict=True):
-        assert b is not None
-        if step.name not in trees:
-            trees[step.name] = tree = repo.tree_of(b.commit)
-            env = _env(repo, step, tree)
+    planned = {job.step.name for job in jobs}
+    for step in manifest.steps:
+        if step.name not in planned:
+            env = _env(repo, step, trees[step.name])
             if env is not None:
                 envs.add(env.key)
     return InUse(frozenset(trees.values()), frozenset(envs))

@@ -407,8 +407,12 @@ class Repository:
 
     def tree_of(self, commit: str) -> str:
         """The tree a commit records."""
-        headers, _ = split_object(self.read_kind(commit, b"commit"))
-        return headers[0].value.decode()
+        return self.trees_of([commit])[0]
+
+    def trees_of(self, commits: Sequence[str]) -> list[str]:
+        """The tree each commit records, in one round trip for them all."""
+        return [split_object(raw)[0][0].value.decode()
+                for raw in self.read_many(commits, b"commit")]
 
     def entry_id(self, tree: str, path: str) -> str | None:
         """The id of the blob or tree at `path` (slash-separated) in `tree`, or None."""

@@ -85,8 +85,8 @@ def load_history(manifest: Manifest, repo: Repository,
     out: list[SiteStep] = []
     parent: str | None = None
     folders = page_folders(manifest)
-    for i, b in enumerate(built):
-        tree = repo.tree_of(b.commit)
+    trees = repo.trees_of([b.commit for b in built])
+    for i, (b, tree) in enumerate(zip(built, trees, strict=True)):
         out.append(SiteStep(b.step, i + 1, b.commit, tree, parent, folders[i]))
         parent = tree
     return tuple(out)
